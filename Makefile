@@ -1,0 +1,26 @@
+# The two commands of the README are `make book` and `make test`; both set up .venv first.
+PY := .venv/bin/python
+export INR_PROGRESS ?= 0
+.PHONY: setup book test chapters bench clean
+
+setup:
+	@bash scripts/setup.sh
+
+book: setup
+	.venv/bin/jupyter-book build . -W -n --keep-going
+	@echo "The book is at $(CURDIR)/_build/html/index.html"
+
+test: setup
+	INR_PROFILE=quick $(PY) -m pytest
+
+# Re-execute chapters in place (quick profile unless INR_PROFILE says otherwise), e.g.
+# `make chapters` or `make chapters NB=chapters/02_images.ipynb`.
+NB ?= chapters/*.ipynb
+chapters: setup
+	$(PY) scripts/execute_chapters.py $(NB)
+
+bench: setup
+	$(PY) bench/run.py
+
+clean:
+	rm -rf _build

@@ -1,0 +1,15 @@
+"""inrlib: implicit neural representations (coordinate MLPs) for the INR Book."""
+from .activations import ACTIVATIONS, Sine, SquareWave, TriangleWave, make_activation
+from .diffops import divergence, gradient, gradient_and_laplacian, laplacian
+from .encodings import ENCODINGS, FourierFeatures, PositionalEncoding, make_encoding
+from .grids import grid, to_flat, to_signal
+from .init import INITS, apply_init, register_init
+from .metrics import mse, psnr, psnr_from_mse, snr, ssim
+from .models import INR, relu_mlp, siren
+from .profile import PROFILES, Profile, device, get_profile
+from .signals import (IMAGE_NAMES, Signal, image_array, image_gradient, image_laplacian,
+                      load_audio, load_image)
+from .training import History, fit, fit_many, predict
+from .widgets import LiveControls, StaticSlider, figure_png, live_controls, static_slider
+
+__version__ = "0.1.0"

@@ -1,0 +1,60 @@
+"""Where code runs (CPU or CUDA) and how big the book's experiments are (the profile)."""
+import os
+from dataclasses import dataclass, replace
+
+import torch
+
+PROFILE_ENV = "INR_PROFILE"
+
+
+def device() -> torch.device:
+    """CUDA when available, else CPU (override with INR_DEVICE=cpu)."""
+    forced = os.environ.get("INR_DEVICE")
+    if forced:
+        return torch.device(forced)
+    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+
+
+@dataclass(frozen=True)
+class Profile:
+    """Sizes the chapters read instead of hard-coding them.
+
+    `quick` runs every chapter on two CPU cores in minutes and still shows each phenomenon;
+    `full` is paper-sized and meant for a GPU.
+    """
+
+    name: str
+    image_size: int  # side of the square training image, pixels
+    width: int  # hidden units per layer
+    depth: int  # number of hidden (activated) layers
+    steps: int  # optimisation steps for a single fit
+    sweep_steps: int  # steps for each configuration of a slider sweep
+    sweep_width: int  # width of the networks in a sweep
+    audio_seconds: float  # length of the audio clip that is fitted
+    stats_width: int  # width of the deep network used for activation statistics
+    stats_depth: int
+    seeds: int  # repetitions for mean and spread
+
+    def select(self, quick, full):
+        """Pick a chapter-specific value by profile: `P.select(quick=200, full=2000)`."""
+        return quick if self.name == "quick" else full
+
+    def with_(self, **changes) -> "Profile":
+        return replace(self, **changes)
+
+
+PROFILES = {
+    "quick": Profile("quick", image_size=64, width=128, depth=3, steps=400, sweep_steps=250,
+                     sweep_width=64, audio_seconds=1.0, stats_width=512, stats_depth=6, seeds=2),
+    "full": Profile("full", image_size=256, width=256, depth=4, steps=2000, sweep_steps=1000,
+                    sweep_width=128, audio_seconds=7.0, stats_width=2048, stats_depth=10, seeds=5),
+}
+
+
+def get_profile(name: str | None = None) -> Profile:
+    """The profile named, else $INR_PROFILE, else `full` on a GPU and `quick` on a CPU."""
+    name = name or os.environ.get(PROFILE_ENV) or ("full" if device().type == "cuda" else "quick")
+    if name not in PROFILES:
+        raise ValueError(f"unknown profile {name!r}; choose one of {sorted(PROFILES)} "
+                         f"(set with the {PROFILE_ENV} environment variable)")
+    return PROFILES[name]

@@ -1,0 +1,127 @@
+import math
+
+import numpy as np
+import pytest
+import torch
+from scipy import stats
+
+import inrlib as inr
+
+
+@pytest.mark.parametrize("activation", sorted(inr.ACTIVATIONS))
+@pytest.mark.parametrize("encoding", ["none", "posenc", "fourier"])
+def test_every_model_builds_and_runs(activation, encoding):
+    m = inr.INR(in_features=2, out_features=3, width=16, depth=2, activation=activation,
+                encoding=encoding, L=3, sigma=2.0, n_features=8)
+    assert m(torch.rand(5, 2)).shape == (5, 3)
+
+
+def test_depth_counts_activated_layers():
+    m = inr.siren(width=8, depth=3)
+    assert len(m.acts) == 3 and len(m.linears) == 4
+
+
+def test_sigmoid_output_range():
+    m = inr.relu_mlp(width=8, depth=2, sigmoid_output=True)
+    y = m(torch.randn(100, 2) * 10)
+    assert (y > 0).all() and (y < 1).all()
+
+
+def test_paper_init_bounds_and_omegas():
+    m = inr.siren(width=64, depth=3, first_omega=20, hidden_omega=30)
+    w0, w1, wout = m.linears[0].weight, m.linears[1].weight, m.linears[-1].weight
+    assert w0.abs().max() <= 1 / 2 and w0.abs().max() > 0.4  # U(+-1/n), n = 2
+    bound = math.sqrt(6 / 64) / 30
+    assert w1.abs().max() <= bound and w1.abs().max() > 0.9 * bound
+    assert wout.abs().max() <= bound
+    assert m.acts[0].omega.item() == 20 and m.acts[1].omega.item() == 30
+
+
+def test_positional_encoding_shape_and_frequencies():
+    pe = inr.PositionalEncoding(2, L=4)
+    assert pe.out_features == 2 * (1 + 2 * 4)
+    assert torch.allclose(pe.freqs, math.pi * torch.tensor([1.0, 2, 4, 8]))
+    x = torch.tensor([[0.25, -0.5]])
+    out = pe(x)
+    assert torch.allclose(out[0, :2], x[0])
+    # sin block: frequency k for coordinate d sits at 2 + 2k + d
+    assert torch.isclose(out[0, 2 + 2 * 3 + 0], torch.sin(torch.tensor(8 * math.pi * 0.25)), atol=1e-6)
+    assert inr.PositionalEncoding(3, L=0).out_features == 3
+
+
+def test_fourier_features_are_seeded_gaussian():
+    a, b = inr.FourierFeatures(2, sigma=5.0, n_features=4000, seed=1), inr.FourierFeatures(2, 5.0, 4000, seed=1)
+    assert torch.equal(a.B, b.B) and a.out_features == 8000
+    assert a.B.std().item() == pytest.approx(5.0, rel=0.05)
+
+
+def test_fourier_series_activations():
+    x = torch.linspace(-0.1, 0.1, 1001)
+    sq = inr.SquareWave(omega=30, n_modes=50)(x)
+    tri = inr.TriangleWave(omega=30, n_modes=50)(x)
+    inside = (30 * x).remainder(2 * math.pi)
+    mid = (inside > 0.3) & (inside < math.pi - 0.3)
+    assert torch.allclose(sq[mid], torch.ones_like(sq[mid]), atol=0.05)  # square wave = 1 there
+    # triangle wave with peak 1 at omega x = pi/2, linear through 0
+    assert tri.max().item() == pytest.approx(1.0, abs=0.01)
+    assert torch.allclose(inr.SquareWave(30, 1)(x), 4 / math.pi * torch.sin(30 * x))
+
+
+def test_seed_makes_models_identical():
+    a, b = inr.siren(width=16, depth=2, seed=3), inr.siren(width=16, depth=2, seed=3)
+    assert all(torch.equal(p, q) for p, q in zip(a.parameters(), b.parameters()))
+    c = inr.siren(width=16, depth=2, seed=4)
+    assert not torch.equal(a.linears[1].weight, c.linears[1].weight)
+
+
+def test_register_init_extends_the_registry():
+    @inr.register_init("test_zeros")
+    def zeros(linear, is_first, is_last, omega):
+        torch.nn.init.zeros_(linear.weight)
+
+    m = inr.siren(width=8, depth=2, init="test_zeros")
+    assert all((l.weight == 0).all() for l in m.linears)
+    inr.INITS.pop("test_zeros")
+
+
+@pytest.mark.parametrize("kwargs, match", [
+    (dict(activation="swish"), "unknown activation 'swish'"),
+    (dict(encoding="hash"), "unknown encoding 'hash'"),
+    (dict(init="xavier-ish"), "unknown init scheme"),
+    (dict(encoding="posenc", L=-1), "L >= 0"),
+    (dict(width=-4), "width must be"),
+    (dict(depth=0), "depth must be"),
+    (dict(activation="square", n_modes=0), "n_modes"),
+])
+def test_bad_configuration_names_the_problem(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        inr.INR(**kwargs)
+
+
+def test_wrong_coordinate_dimension():
+    with pytest.raises(ValueError, match=r"shape \(N, 2\), got \(10, 3\)"):
+        inr.siren(width=8, depth=1)(torch.rand(10, 3))
+
+
+def _layer_stats(init):
+    m = inr.siren(width=1024, depth=6, init=init, seed=0)
+    x = torch.rand(4096, 2) * 2 - 1
+    with torch.no_grad():
+        _, trace = m(x, return_activations=True)
+    arcsine = stats.arcsine(loc=-1, scale=2).cdf
+    out = []
+    for pre, post in trace[1:]:  # the first layer sees raw coordinates, not a sine's output
+        p, q = pre.flatten()[::5].numpy(), post.flatten()[::5].numpy()
+        out.append((stats.kstest(p, "norm").statistic, stats.kstest(q, arcsine).statistic))
+    return np.array(out)
+
+
+def test_siren_activation_statistics_at_paper_init():
+    """Paper, Sec. 3.2: at its init the sine's argument is ~N(0, 1) and its output ~arcsine, at every depth.
+
+    Kolmogorov-Smirnov distances stay small. PyTorch's default init makes the argument far wider
+    than N(0, 1) (its sine output still looks arcsine: the sine of a wide variable has a uniform phase)."""
+    paper = _layer_stats("paper")
+    assert paper.max() < 0.06, paper
+    default = _layer_stats("pytorch")
+    assert default[:, 0].min() > 0.2, default
