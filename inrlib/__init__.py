@@ -13,3 +13,4 @@ from .training import History, fit, fit_many, predict
 from .widgets import LiveControls, StaticSlider, figure_png, live_controls, static_slider
 
 __version__ = "0.1.0"
+from .periodicity import (autocorrelation, central_lobe_radius, common_period, linear_fit_residual, off_centre_peak, rational_gcd, ray_linearity, render_window, shift_error, siren_period)

@@ -42,12 +42,16 @@ class FourierFeatures(nn.Module):
 ENCODINGS = {"none": None, "posenc": PositionalEncoding, "fourier": FourierFeatures}
 
 
-def make_encoding(name, in_features, L=10, sigma=10.0, n_features=256, seed=0):
-    """Build an encoding by name ('none', 'posenc', 'fourier'); None means no encoding."""
+def make_encoding(name, in_features, L=10, sigma=10.0, n_features=256, seed=0, include_input=True):
+    """Build an encoding by name ('none', 'posenc', 'fourier'); None means no encoding.
+
+    include_input (posenc only): keep the raw coordinates x in gamma(x). Without them a
+    positional encoding, and any network on top of it, is periodic with period 2.
+    """
     if name in (None, "none"):
         return None
     if name == "posenc":
-        return PositionalEncoding(in_features, L)
+        return PositionalEncoding(in_features, L, include_input=include_input)
     if name == "fourier":
         return FourierFeatures(in_features, sigma, n_features, seed)
     raise ValueError(f"unknown encoding {name!r}; choose one of {sorted(ENCODINGS)}")
