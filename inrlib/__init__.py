@@ -14,3 +14,4 @@ from .widgets import LiveControls, StaticSlider, figure_png, live_controls, stat
 
 __version__ = "0.1.0"
 from .periodicity import (autocorrelation, central_lobe_radius, common_period, linear_fit_residual, off_centre_peak, rational_gcd, ray_linearity, render_window, shift_error, siren_period)
+from .init import SEED001_SCHEMES, siren_scheme

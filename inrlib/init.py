@@ -43,3 +43,87 @@ def apply_init(layers, scheme: str, first_omega: float, hidden_omega: float):
     for i, linear in enumerate(layers):
         is_first, is_last = i == 0, i == len(layers) - 1
         INITS[scheme](linear, is_first, is_last, first_omega if is_first else hidden_omega)
+
+
+# --- Variants of the SIREN scheme (the initialisation study of the book's chapter 5) ----------
+#
+# Every variant below draws its weights like "paper" and then changes one thing, so that with the
+# same model seed two schemes differ only in what the scheme changes (paired comparisons).
+# Biases: the network computes sin(omega (W x + b)), so a bias b shifts the sine's phase by
+# omega * b; nn.Linear's default draws b ~ U(+-1/sqrt(fan_in)).
+
+_LAWS = ("uniform", "normal")
+
+
+def siren_scheme(first="uniform", first_scale=1.0, hidden="uniform", hidden_scale=1.0,
+                 divide_by_omega=True, bias_scale=1.0, bias_phase=None, first_bias_scale=None):
+    """Build a SIREN-style init scheme (a function for `register_init`).
+
+    first: law of the first layer's weights, "uniform" U(+-first_scale/n) or "normal"
+        N(0, (first_scale/n)^2), n = fan_in (the paper: uniform, 1).
+    hidden: law of later layers' weights, "uniform" U(+-s) or "normal" N(0, s^2) with
+        s = hidden_scale * sqrt(6/n) / omega (without the "/ omega" if divide_by_omega=False).
+    bias_scale: multiplies PyTorch's default biases U(+-1/sqrt(n)) (0 sets them to zero);
+        first_bias_scale, when given, applies to the first layer instead.
+    bias_phase: if given, every bias is redrawn U(+-bias_phase/omega): a phase omega*b uniform in
+        +-bias_phase (pi: every phase of the sine equally likely). Excludes bias_scale.
+    """
+    if first not in _LAWS or hidden not in _LAWS:
+        raise ValueError(f"first and hidden must be one of {_LAWS}, got {first!r}, {hidden!r}")
+    for name, v in (("first_scale", first_scale), ("hidden_scale", hidden_scale)):
+        if not v > 0:
+            raise ValueError(f"{name} must be > 0, got {v}")
+    scales = [bias_scale] + ([] if first_bias_scale is None else [first_bias_scale])
+    if any(s < 0 for s in scales):
+        raise ValueError(f"bias scales must be >= 0, got {scales}")
+    if bias_phase is not None and (not bias_phase > 0 or bias_scale != 1.0 or first_bias_scale is not None):
+        raise ValueError("bias_phase must be > 0 and cannot be combined with bias scales")
+
+    def scheme(linear: nn.Linear, is_first, is_last, omega):
+        n = linear.in_features
+        with torch.no_grad():
+            if is_first:
+                law, s = first, first_scale / n
+            else:
+                law, s = hidden, hidden_scale * math.sqrt(6 / n) / (omega if divide_by_omega else 1.0)
+            if law == "uniform":
+                linear.weight.uniform_(-s, s)
+            else:
+                linear.weight.normal_(0.0, s)
+            if linear.bias is None:
+                return
+            if bias_phase is not None:
+                linear.bias.uniform_(-bias_phase / omega, bias_phase / omega)
+            else:
+                k = first_bias_scale if (is_first and first_bias_scale is not None) else bias_scale
+                linear.bias.mul_(k)
+
+    scheme.settings = dict(first=first, first_scale=first_scale, hidden=hidden,
+                           hidden_scale=hidden_scale, divide_by_omega=divide_by_omega,
+                           bias_scale=bias_scale, bias_phase=bias_phase,
+                           first_bias_scale=first_bias_scale)
+    return scheme
+
+
+# name -> (the scheme's number in the study of seed 001, what changes w.r.t. "paper", settings)
+SEED001_SCHEMES = {
+    "first_normal": (4, "first layer N(0, (1/n)^2)", dict(first="normal")),
+    "first_uniform_3": (5, "first layer U(±3/n)", dict(first_scale=3.0)),
+    "first_normal_1.5": (6, "first layer N(0, (1.5/n)^2)", dict(first="normal", first_scale=1.5)),
+    "first_normal_1.73": (12, "first layer N(0, (1.73/n)^2)", dict(first="normal", first_scale=1.73)),
+    "normal_half": (8, "first N(0, (1.5/n)^2), hidden N(0, (√(6/n)/2ω)^2)",
+                    dict(first="normal", first_scale=1.5, hidden="normal", hidden_scale=0.5)),
+    "bias_zero": (15, "all biases 0", dict(bias_scale=0.0)),
+    "bias_div10": (17, "PyTorch biases / 10", dict(bias_scale=0.1)),
+    "bias_div15": (33, "PyTorch biases / 15", dict(bias_scale=1 / 15)),
+    "bias_div30": (21, "PyTorch biases / 30", dict(bias_scale=1 / 30)),
+    "bias_first0_div10": (18, "first bias 0, other biases / 10",
+                          dict(bias_scale=0.1, first_bias_scale=0.0)),
+    "bias_phase_pi": (22, "biases U(±π/ω)", dict(bias_phase=math.pi)),
+}
+for _name, (_num, _what, _kw) in SEED001_SCHEMES.items():
+    register_init(_name)(siren_scheme(**_kw))
+
+# What goes wrong without the paper's choices (the chapter's "what breaks" section).
+register_init("no_omega_division")(siren_scheme(divide_by_omega=False))
+register_init("wide_first")(siren_scheme(first_scale=10.0))

@@ -13,13 +13,14 @@ class INR(nn.Module):
     `depth` is the number of activated (hidden) layers of `width` units: the SIREN colab's
     "hidden_layers=3" network is depth=4. Sine-family activations apply sin(omega (Wx + b)),
     with `first_omega` in the first layer and `hidden_omega` after it; `init=None` picks the
-    SIREN paper's scheme for them and PyTorch's default otherwise.
+    SIREN paper's scheme for them and PyTorch's default otherwise. `bias=False` builds every
+    layer without a bias (the network is then an odd function of its input when the activation is).
     `include_input=False` drops the raw coordinates from a positional encoding (periodic model).
     """
 
     def __init__(self, in_features=2, out_features=1, width=256, depth=4, activation="sine",
                  first_omega=30.0, hidden_omega=30.0, n_modes=4, encoding=None, L=10,
-                 sigma=10.0, n_features=256, init=None, sigmoid_output=False, seed=None,
+                 sigma=10.0, n_features=256, init=None, sigmoid_output=False, seed=None, bias=True,
                  include_input=True):
         super().__init__()
         for name, v in (("in_features", in_features), ("out_features", out_features),
@@ -31,7 +32,7 @@ class INR(nn.Module):
                            depth=depth, activation=activation, first_omega=first_omega,
                            hidden_omega=hidden_omega, n_modes=n_modes, encoding=encoding, L=L,
                            sigma=sigma, n_features=n_features, init=init,
-                           sigmoid_output=sigmoid_output, include_input=include_input)
+                           sigmoid_output=sigmoid_output, bias=bias, include_input=include_input)
         with torch.random.fork_rng(devices=[]):
             if seed is not None:
                 torch.manual_seed(seed)
@@ -41,7 +42,8 @@ class INR(nn.Module):
             n_in = self.encoding.out_features if self.encoding is not None else in_features
             sizes = [n_in] + [width] * depth
             self.linears = nn.ModuleList(
-                [nn.Linear(a, b) for a, b in zip(sizes[:-1], sizes[1:])] + [nn.Linear(width, out_features)])
+                [nn.Linear(a, b, bias=bias) for a, b in zip(sizes[:-1], sizes[1:])]
+                + [nn.Linear(width, out_features, bias=bias)])
             self.acts = nn.ModuleList(
                 [make_activation(activation, first_omega if i == 0 else hidden_omega, n_modes)
                  for i in range(depth)])

@@ -1,0 +1,180 @@
+"""Statistics of a network at initialisation, and of training runs (the initialisation chapter).
+
+- Through depth: per layer, the sine's argument omega (W x + b) (which the SIREN paper shows is
+  close to N(0, 1)), the sine's output (close to the arcsine law on [-1, 1]), their gradients,
+  and their spectra along a 1-D input (`layer_stats`).
+- Goodness of fit: the Kolmogorov-Smirnov distance sup |F_n - F| to the normal and arcsine laws
+  (`ks_normal`, `ks_arcsine`); an effect size (0 = identical, 1 = disjoint), not a p-value:
+  values of one layer are correlated, so p-values would mean little.
+- Training runs: steps (or seconds) to reach loss thresholds, with mean and spread over seeds
+  (`steps_to_thresholds`, `summarize_thresholds`, `markdown_table`).
+"""
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from scipy import stats as _st
+
+from .activations import Sine
+
+
+def _np1d(x, max_samples=None, seed=0) -> np.ndarray:
+    x = x.detach().float().cpu().numpy() if torch.is_tensor(x) else np.asarray(x, dtype=np.float64)
+    x = x.reshape(-1)
+    if x.size == 0:
+        raise ValueError("no values to test")
+    if not np.isfinite(x).all():
+        raise ValueError(f"{int((~np.isfinite(x)).sum())} values are NaN or infinite")
+    if max_samples is not None and x.size > max_samples:
+        x = x[np.random.default_rng(seed).integers(0, x.size, max_samples)]  # with replacement: fast
+    return x
+
+
+def normal_pdf(x, mean=0.0, std=1.0):
+    return _st.norm.pdf(x, mean, std)
+
+
+def arcsine_pdf(y):
+    """Density of sin(U), U uniform over a period: 1 / (pi sqrt(1 - y^2)) on (-1, 1)."""
+    y = np.asarray(y, dtype=np.float64)
+    out = np.zeros_like(y)
+    inside = np.abs(y) < 1
+    out[inside] = 1 / (math.pi * np.sqrt(1 - y[inside] ** 2))
+    return out
+
+
+def arcsine_cdf(y):
+    return 0.5 + np.arcsin(np.clip(y, -1, 1)) / math.pi
+
+
+def ks_normal(x, mean=0.0, std=1.0, max_samples=200_000) -> float:
+    """Kolmogorov-Smirnov distance between the values' distribution and N(mean, std^2)."""
+    if not std > 0:
+        raise ValueError(f"std must be > 0, got {std}")
+    return float(_st.kstest(_np1d(x, max_samples), "norm", args=(mean, std)).statistic)
+
+
+def ks_arcsine(y, max_samples=200_000) -> float:
+    """Kolmogorov-Smirnov distance between the values' distribution and the arcsine law on [-1, 1]."""
+    return float(_st.kstest(_np1d(y, max_samples), arcsine_cdf).statistic)
+
+
+def spectrum(values, spacing: float):
+    """Mean power spectrum of the columns of `values` (N samples on a uniform 1-D grid, K units).
+
+    Returns (frequencies in cycles per coordinate unit, power): each unit's mean is removed,
+    power = mean over units of |rfft|^2 / N.
+    """
+    v = values.detach().double().cpu() if torch.is_tensor(values) else torch.as_tensor(values, dtype=torch.float64)
+    if v.dim() == 1:
+        v = v[:, None]
+    if v.dim() != 2 or v.shape[0] < 4:
+        raise ValueError(f"spectrum needs (N >= 4 samples, K units), got shape {tuple(v.shape)}")
+    if not spacing > 0:
+        raise ValueError(f"spacing must be > 0, got {spacing}")
+    v = v - v.mean(0, keepdim=True)
+    power = (torch.fft.rfft(v, dim=0).abs() ** 2).mean(1) / v.shape[0]
+    return np.fft.rfftfreq(v.shape[0], d=spacing), power.numpy()
+
+
+@dataclass
+class LayerStats:
+    """What one hidden layer does at the given input: subsamples of its values for histograms,
+    summary numbers, and (for a 1-D input grid) spectra along the input."""
+
+    layer: int  # 1-based
+    arg: np.ndarray  # subsample of the sine's argument omega (W h + b)
+    out: np.ndarray  # subsample of the activation sin(arg)
+    out_grad: np.ndarray  # subsample of d mean(network output) / d out
+    arg_grad: np.ndarray | None  # subsample of d mean(network output) / d arg (sine only)
+    arg_mean: float
+    arg_std: float
+    ks_normal: float  # KS distance of arg to N(0, 1)
+    ks_arcsine: float  # KS distance of out to the arcsine law
+    freqs: np.ndarray | None = None  # cycles per coordinate unit
+    arg_power: np.ndarray | None = None
+    out_power: np.ndarray | None = None
+    grad_power: np.ndarray | None = None  # of out_grad
+
+
+def layer_stats(model, coords, max_samples=100_000, seed=0) -> list:
+    """LayerStats of every hidden layer of an INR (sine activations) evaluated at `coords`.
+
+    Gradients are those of the mean network output, as in the SIREN paper's figure; with respect
+    to the argument they are grad_out * cos(arg) (plain sines only). With a 1-D input on
+    a uniform grid (in_features=1, sorted coords) the spectra are computed too.
+    """
+    if not hasattr(model, "acts") or not all(hasattr(a, "omega") for a in model.acts):
+        raise ValueError("layer_stats needs an INR with sine-family activations (they carry omega)")
+    dev = next(model.parameters()).device
+    coords = coords.to(dev)
+    y, trace = model(coords, return_activations=True)
+    y = y[:, :1]  # first output channel
+    for _, h in trace:
+        h.retain_grad()
+    y.mean().backward()
+    spacing = None
+    if coords.shape[-1] == 1 and coords.shape[0] >= 4:
+        d = torch.diff(coords[:, 0])
+        if torch.allclose(d, d[0].expand_as(d), rtol=1e-3, atol=1e-6) and d[0] > 0:
+            spacing = float(d[0])
+    model.zero_grad(set_to_none=True)
+    out = []
+    plain = [type(act) is Sine for act in model.acts]
+    for i, (a, s) in enumerate(trace):
+        ga = s.grad * torch.cos(a) if plain[i] else None
+        rec = LayerStats(
+            layer=i + 1, arg=_np1d(a, max_samples, seed), out=_np1d(s, max_samples, seed),
+            out_grad=_np1d(s.grad, max_samples, seed),
+            arg_grad=None if ga is None else _np1d(ga, max_samples, seed), arg_mean=float(a.detach().mean()),
+            arg_std=float(a.detach().std()), ks_normal=ks_normal(a, max_samples=max_samples),
+            ks_arcsine=ks_arcsine(s, max_samples=max_samples))
+        if spacing is not None:
+            rec.freqs, rec.arg_power = spectrum(a, spacing)
+            rec.out_power = spectrum(s, spacing)[1]
+            rec.grad_power = spectrum(s.grad, spacing)[1]
+        out.append(rec)
+    return out
+
+
+# --- training runs -------------------------------------------------------------------------
+
+
+def steps_to_thresholds(histories, thresholds) -> np.ndarray:
+    """(runs, thresholds) array: first step at which each run's loss <= threshold; NaN if never."""
+    if not len(thresholds):
+        raise ValueError("give at least one threshold")
+    return np.array([[np.nan if (s := h.steps_to(mse=t)) is None else s for t in thresholds]
+                     for h in histories], dtype=float)
+
+
+def summarize_thresholds(groups: dict, thresholds, seconds_per_step=None) -> list:
+    """One row per group {name: [History, ...]}: mean and std over runs of the steps to each
+    threshold (runs that never reach it are counted apart, not averaged), and the final loss.
+
+    Rows: dict(name, runs, steps=[(mean, std, reached), ...], seconds=[mean, ...] (steps times
+    `seconds_per_step`, when given), final_loss=(mean, std)).
+    """
+    rows = []
+    for name, hs in groups.items():
+        if not hs:
+            raise ValueError(f"group {name!r} has no runs")
+        s = steps_to_thresholds(hs, thresholds)
+        cols = []
+        for j in range(len(thresholds)):
+            ok = s[~np.isnan(s[:, j]), j]
+            cols.append((float(ok.mean()) if ok.size else math.nan,
+                         float(ok.std()) if ok.size else math.nan, int(ok.size)))
+        final = np.array([h.loss[-1] for h in hs])
+        rows.append(dict(name=name, runs=len(hs), steps=cols, final_loss=(float(final.mean()), float(final.std())),
+                         seconds=[c[0] * seconds_per_step for c in cols] if seconds_per_step else None))
+    return rows
+
+
+def markdown_table(header, rows) -> str:
+    """A Markdown table from a header list and rows of already formatted cells."""
+    if any(len(r) != len(header) for r in rows):
+        raise ValueError("every row needs one cell per header column")
+    lines = ["| " + " | ".join(map(str, header)) + " |", "|" + "---|" * len(header)]
+    return "\n".join(lines + ["| " + " | ".join(map(str, r)) + " |" for r in rows])
