@@ -17,7 +17,9 @@ from nbclient import NotebookClient
 def execute(path: Path) -> float:
     nb = nbformat.read(path, as_version=4)
     start = time.perf_counter()
-    NotebookClient(nb, timeout=1800, kernel_name="python3", store_widget_state=False,
+    # store_widget_state=True only so that nbclient can route output captured by an Output
+    # widget (LiveControls.click()); it raises KeyError otherwise. The state is dropped below.
+    NotebookClient(nb, timeout=1800, kernel_name="python3", store_widget_state=True,
                    resources={"metadata": {"path": str(path.parent)}}).execute()
     nb.metadata.pop("widgets", None)
     for cell in nb.cells:
