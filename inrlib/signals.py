@@ -134,18 +134,29 @@ def image_laplacian(img: np.ndarray, spacing=(1.0, 1.0)) -> np.ndarray:
     return (ndimage.laplace(img, mode="reflect") / spacing[0] ** 2).astype(np.float32)
 
 
-def load_audio(path, seconds=None, coord_range=(-1.0, 1.0)) -> Signal:
-    """A mono WAV file as a Signal over time, peak-normalised to [-1, 1].
+def load_audio(path, seconds=None, rate=None, coord_range=(-1.0, 1.0)) -> Signal:
+    """A WAV file as a mono Signal over time, peak-normalised to [-1, 1].
 
-    Stereo is mixed down (with a warning); `seconds` keeps only the start of the clip.
+    Stereo (or more channels) is mixed down, with a warning; `seconds` keeps only the start of
+    the clip; `rate` resamples it (polyphase filter, so no aliasing) to that many samples per
+    second. Coordinates run over `coord_range` from the first sample to the last.
     """
+    from scipy import signal
     from scipy.io import wavfile
 
     path = Path(path)
     if not path.exists():
         raise FileNotFoundError(f"no audio file at {path}")
+    if path.is_dir():
+        raise ValueError(f"{path} is a folder, not a WAV file")
+    if seconds is not None and not seconds > 0:
+        raise ValueError(f"seconds must be positive, got {seconds}")
+    if rate is not None and (int(rate) != rate or rate < 1):
+        raise ValueError(f"rate must be a whole number of samples per second >= 1, got {rate}")
     try:
-        rate, data = wavfile.read(path)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", wavfile.WavFileWarning)  # e.g. odd metadata chunks
+            src_rate, data = wavfile.read(path)
     except Exception as err:
         raise ValueError(f"could not read {path} as a WAV file: {err}") from err
     data = np.asarray(data)
@@ -153,14 +164,21 @@ def load_audio(path, seconds=None, coord_range=(-1.0, 1.0)) -> Signal:
         warnings.warn(f"{path.name} has {data.shape[1]} channels; mixing down to mono", stacklevel=2)
         data = data.astype(np.float64).mean(axis=1)
     if seconds is not None:
-        data = data[: int(round(seconds * rate))]
+        data = data[: int(round(seconds * src_rate))]
     if data.size == 0:
         raise ValueError(f"{path} holds no samples")
     data = data.astype(np.float64)
+    if rate is not None and int(rate) != src_rate:
+        g = np.gcd(int(rate), int(src_rate))
+        data = signal.resample_poly(data, int(rate) // g, int(src_rate) // g)
+    else:
+        rate = src_rate
+    if not np.isfinite(data).all():
+        raise ValueError(f"{path} holds NaN or infinite samples")
     peak = np.abs(data).max()
     if peak == 0:
         raise ValueError(f"{path} is silent (every sample is zero)")
     data = (data / peak).astype(np.float32)
     return Signal(grid(len(data), coord_range), torch.from_numpy(data)[:, None], (len(data),),
                   (-1.0, 1.0), tuple(coord_range), sample_rate=float(rate),
-                  meta={"name": path.name})
+                  meta={"name": path.name, "source_rate": float(src_rate)})
