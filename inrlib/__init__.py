@@ -13,6 +13,8 @@ from .training import History, fit, fit_many, predict
 from .widgets import LiveControls, StaticSlider, figure_png, live_controls, static_slider
 
 __version__ = "0.1.0"
+from .images import check_config, derivative_maps, every_other_pixel, pixel_centres
+from .widgets import STATIC_NOTE, TrainingView, live_fit
 from .periodicity import (autocorrelation, central_lobe_radius, common_period, linear_fit_residual, off_centre_peak, rational_gcd, ray_linearity, render_window, shift_error, siren_period)
 from .init import SEED001_SCHEMES, siren_scheme
 from .dynamics import (sum_of_sines, frequency_amplitudes, fit_tracked, frequency_convergence, steps_to_learn, random_image, activation_patterns, pattern_ids, count_patterns, region_image, dead_neurons, encoding_slice, sample_pairs, hamming_distances, per_sample_gradients, gradient_confusion, spectral_norms)

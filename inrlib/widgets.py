@@ -77,6 +77,7 @@ class LiveControls:
         import ipywidgets as w
 
         self.run, self.validate, self.controls = run, validate, controls
+        self.result = None  # what the last successful run returned
         self.button = w.Button(description=button, button_style="primary", icon="play")
         self.message = w.HTML()
         self.output = w.Output()
@@ -98,10 +99,11 @@ class LiveControls:
         self.output.clear_output(wait=True)
         try:
             with self.output:
-                self.run(**values)
-        except (ValueError, FloatingPointError, RuntimeError) as err:
+                self.result = self.run(**values)
+        except (ValueError, FloatingPointError, RuntimeError, MemoryError) as err:
             # A bad combination or a diverged run is a message, not a traceback.
-            self.message.value = f'<span style="color:#b00">{html.escape(str(err))}</span>'
+            self.message.value = (f'<span style="color:#b00">{html.escape(type(err).__name__)}: '
+                                  f'{html.escape(str(err))}</span>')
         finally:
             self.button.disabled = False
 
@@ -110,13 +112,120 @@ class LiveControls:
         self._clicked()
 
     def _repr_mimebundle_(self, **kwargs):
-        bundle = self.box._repr_mimebundle_(**kwargs)
-        bundle = dict(bundle[0] if isinstance(bundle, tuple) else bundle)
-        bundle["text/html"] = STATIC_NOTE
-        bundle["text/plain"] = "Live controls (run the notebook in a kernel to use them)"
-        return bundle
+        return _static_bundle(self.box, "Live controls (run the notebook in a kernel to use them)",
+                              **kwargs)
 
 
 def live_controls(run, controls, validate=None, button="Train") -> LiveControls:
     """Build live controls: `controls` maps run's keyword names to ipywidgets."""
     return LiveControls(run, controls, validate, button)
+
+
+def _static_bundle(box, text, **kwargs):
+    bundle = box._repr_mimebundle_(**kwargs)
+    bundle = dict(bundle[0] if isinstance(bundle, tuple) else bundle)
+    bundle["text/html"] = STATIC_NOTE
+    bundle["text/plain"] = text
+    return bundle
+
+
+class TrainingView:
+    """A live view of one fit: a progress bar, the reconstruction and the PSNR curve, redrawn
+    while training runs (pass `view.callback` to `fit(..., callback=, callback_every=view.every)`,
+    or call `view.fit(model, lr=...)`). Works in a kernel; on the static site it shows the note.
+
+    signal: the Signal being fitted (its shape and value range draw the picture); steps: the
+    planned number of steps; every: redraw interval in steps (default: about 10 redraws).
+    """
+
+    def __init__(self, signal, steps, every=None, title="", dpi=60):
+        import ipywidgets as w
+
+        if steps < 1:
+            raise ValueError(f"steps must be >= 1, got {steps}")
+        if len(signal.shape) != 2:
+            raise ValueError(f"TrainingView draws images: the signal's shape must be (H, W), got {signal.shape}")
+        self.signal, self.steps, self.title, self.dpi = signal, int(steps), title, dpi
+        self.every = int(every) if every else max(1, self.steps // 10)
+        if self.every < 1:
+            raise ValueError(f"every must be >= 1, got {every}")
+        self.progress = w.IntProgress(value=0, min=0, max=self.steps, description="step 0",
+                                      bar_style="info")
+        self.status = w.HTML()
+        self.image = w.Image(format="png")
+        self.curve = w.Image(format="png")
+        self.box = w.VBox([w.HBox([self.progress, self.status]), w.HBox([self.image, self.curve])])
+        self.redraws = 0
+        self.history = None
+
+    def _picture(self, values):
+        img = self.signal.array(values)
+        lo, hi = self.signal.value_range
+        img = _clip01((img - lo) / (hi - lo))
+        fig, ax = plt.subplots(figsize=(3, 3))
+        ax.imshow(img, cmap="gray", vmin=0, vmax=1)
+        ax.set_title(self.title or "reconstruction", fontsize=9)
+        ax.axis("off")
+        return figure_png(fig, self.dpi)
+
+    def _curve(self, history):
+        fig, ax = plt.subplots(figsize=(3.6, 3))
+        ax.plot(history.step, history.psnr, color="C0")
+        ax.set_xlim(0, self.steps)
+        ax.set_xlabel("step")
+        ax.set_ylabel("PSNR (dB)")
+        ax.set_title("training PSNR", fontsize=9)
+        ax.grid(alpha=0.3)
+        return figure_png(fig, self.dpi)
+
+    def callback(self, step, model, history):
+        """fit's callback: move the bar, redraw the reconstruction and the PSNR curve."""
+        from .training import predict
+
+        self.progress.value = min(step, self.steps)
+        self.progress.description = f"step {step}"
+        psnr = history.psnr[-1] if history.psnr else None
+        self.status.value = (f"{psnr:.1f} dB" if psnr is not None else "") + \
+            f" &nbsp; {history.seconds[-1]:.1f} s"
+        self.image.value = self._picture(predict(model, self.signal.coords))
+        if history.psnr and history.psnr[-1] is not None:
+            self.curve.value = self._curve(history)
+        self.redraws += 1
+
+    def fit(self, model, **fit_kwargs):
+        """Train `model` on the signal for the planned steps, redrawing as it goes."""
+        from .training import fit
+
+        self.progress.bar_style = "info"
+        try:
+            self.history = fit(model, self.signal, steps=self.steps, progress=False,
+                               callback=self.callback, callback_every=self.every, **fit_kwargs)
+        except Exception:
+            self.progress.bar_style = "danger"
+            raise
+        self.progress.bar_style = "success"
+        return self.history
+
+    def __repr__(self):
+        return f"Live training view ({self.progress.value}/{self.steps} steps)"
+
+    def _repr_mimebundle_(self, **kwargs):
+        return _static_bundle(self.box, "Live training view (run the notebook in a kernel to see it)",
+                              **kwargs)
+
+
+def _clip01(a):
+    import numpy as np
+
+    return np.clip(a, 0.0, 1.0)
+
+
+def live_fit(model, signal, steps, every=None, title="", show=True, **fit_kwargs):
+    """Fit `model` to an image Signal while a TrainingView shows progress, reconstruction and
+    PSNR curve (displayed first when `show`); returns the History."""
+    view = TrainingView(signal, steps, every=every, title=title)
+    if show:
+        from IPython.display import display
+
+        display(view)
+    return view.fit(model, **fit_kwargs)
