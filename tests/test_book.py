@@ -69,5 +69,9 @@ def test_chapter_page_in_a_browser(browser, stem):
         s.locator("input[type=range]").fill(str(target))
         assert s.evaluate(visible) == target
         assert s.locator(".inr-value").inner_text() != label
+        shown = s.evaluate(f"r => r.querySelectorAll('img')[{target}].dataset.caption")
+        assert s.locator(".inr-caption").inner_text().strip() == shown.strip(), "caption not updated"
+    # Live widgets have no kernel here: their cells must show the note, not raw widget JSON.
+    assert "application/vnd.jupyter.widget-view" not in text and "model_id" not in text
     assert not errors, errors
     page.close()
