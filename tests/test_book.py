@@ -8,7 +8,9 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-HTML = ROOT / "_build" / "html"
+# INR_BOOK_OUT builds the site elsewhere (jupyter-book's --path-output), leaving _build alone.
+OUT = Path(os.environ.get("INR_BOOK_OUT", ROOT))
+HTML = OUT / "_build" / "html"
 CHAPTERS = sorted(p.stem for p in (ROOT / "chapters").glob("*.ipynb"))
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 
@@ -16,7 +18,8 @@ CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 @pytest.fixture(scope="module")
 def site():
     jb = Path(sys.executable).with_name("jupyter-book")
-    result = subprocess.run([str(jb), "build", str(ROOT), "-W", "-n", "--keep-going"],
+    result = subprocess.run([str(jb), "build", str(ROOT), "-W", "-n", "--keep-going",
+                             *(["--path-output", str(OUT)] if OUT != ROOT else [])],
                             capture_output=True, text=True)
     assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-4000:]
     return HTML
