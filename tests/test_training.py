@@ -95,3 +95,99 @@ def test_fit_many_rejects_mixed_shapes(image):
     with pytest.raises(ValueError, match="identical architecture"):
         inr.fit_many([inr.siren(width=8, depth=1), inr.siren(width=16, depth=1)],
                      image.coords, image.values, steps=1)
+
+
+# --- fast paths (issue 6) ---------------------------------------------------------------------
+
+from inrlib import training as T  # noqa: E402
+
+
+def test_predict_handles_a_last_partial_chunk_and_never_exceeds_chunk():
+    m = inr.siren(width=16, depth=2, seed=3)
+    coords = torch.rand(1000, 2) * 2 - 1
+    sizes = []
+    m.register_forward_pre_hook(lambda mod, args: sizes.append(args[0].shape[0]))
+    out = inr.predict(m, coords, chunk=300)
+    assert sizes == [300, 300, 300, 100]
+    direct = torch.cat([m(coords[i:i + 1]) for i in (0, 299, 300, 999)]).detach()
+    assert torch.allclose(out[[0, 299, 300, 999]], direct, atol=1e-6)
+    assert m.training  # mode restored
+    for bad in (0, -5, 2.5):
+        with pytest.raises(ValueError, match="chunk"):
+            inr.predict(m, coords, chunk=bad)
+
+
+def test_predict_of_a_1024_grid_runs_in_bounded_memory(tmp_path):
+    # In a fresh process: peak RSS growth while predicting 1024^2 points with a width-32 network
+    # stays far below one full-grid activation (1024^2 x 32 floats = 128 MiB).
+    import subprocess
+    import sys
+    code = (
+        "import resource, torch, inrlib as inr\n"
+        "m = inr.siren(width=32, depth=1, seed=0)\n"
+        "x = inr.grid((1024, 1024))\n"
+        "y0 = inr.predict(m, x[:10])\n"
+        "r0 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss\n"
+        "y = inr.predict(m, x, chunk=16384)\n"
+        "r1 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss\n"
+        "assert y.shape == (1024 * 1024, 1) and torch.allclose(y[:10], y0, atol=1e-6)\n"
+        "print((r1 - r0) / 1024)\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    grew_mb = float(out.stdout.strip().splitlines()[-1])
+    assert grew_mb < 60, f"predict grew the peak RSS by {grew_mb:.0f} MB"
+
+
+@pytest.mark.parametrize("kw", [
+    dict(activation="relu", encoding="posenc", L=3),
+    dict(activation="sine", encoding="fourier", sigma=3.0, n_features=8),
+    dict(activation="square", n_modes=3),
+    dict(activation="tanh", sigmoid_output=True, out_features=3),
+    dict(activation="sine", bias=False),
+])
+def test_batched_path_computes_each_models_own_function(image, kw):
+    models = [inr.INR(width=12, depth=2, seed=i, first_omega=10.0 * (i + 1), **kw) for i in range(3)]
+    params, forward, path = T._batched_network(models, image.coords, check=False)
+    assert path == "bmm"
+    want = torch.stack([m(image.coords) for m in models]).detach()
+    assert torch.allclose(forward().detach(), want, atol=1e-5)
+
+
+def test_fit_many_with_encodings_equals_sequential_fits(image):
+    make = lambda: [inr.INR(activation="relu", encoding="fourier", sigma=2.0, n_features=8,
+                            width=16, depth=2, seed=i) for i in range(2)]
+    batch, alone = make(), make()
+    target = torch.stack([image.values, -image.values])  # one target per model
+    hb = inr.fit_many(batch, image.coords, target, steps=25, lr=1e-3)
+    hs = [inr.fit(m, image.coords, t, steps=25, lr=1e-3) for m, t in zip(alone, target)]
+    for a, b, ma, mb in zip(hb, hs, batch, alone):
+        assert a.loss == pytest.approx(b.loss, rel=1e-4)
+        assert torch.allclose(ma.linears[0].weight, mb.linears[0].weight, atol=1e-5)
+
+
+def test_fit_many_falls_back_to_vmap_for_other_modules(image):
+    def make(seed):
+        torch.manual_seed(seed)
+        return torch.nn.Sequential(torch.nn.Linear(2, 8), torch.nn.Tanh(), torch.nn.Linear(8, 1))
+    batch, alone = [make(0), make(1)], [make(0), make(1)]
+    assert T._batched_network(batch, image.coords)[2] == "vmap"
+    hb = inr.fit_many(batch, image.coords, image.values, steps=10, lr=1e-2)
+    hs = [inr.fit(m, image.coords, image.values, steps=10, lr=1e-2) for m in alone]
+    for a, b in zip(hb, hs):
+        assert a.loss[-1] == pytest.approx(b.loss[-1], rel=1e-4)
+
+
+def test_fit_many_reports_which_model_diverged(image):
+    models = [inr.siren(width=8, depth=1, seed=i) for i in range(2)]
+    bad = torch.stack([image.values, image.values * 1e20 + 1e20])  # finite, but its MSE overflows
+    with pytest.raises(FloatingPointError, match="model 1"):
+        inr.fit_many(models, image.coords, bad, steps=3, lr=1e-3)
+
+
+def test_fast_cpu_is_documented_idempotent_and_opt_out(monkeypatch):
+    first = T.fast_cpu()
+    assert T.fast_cpu() is first  # applied once per process
+    assert set(first) <= {"M_MMAP_THRESHOLD", "M_TRIM_THRESHOLD"}
+    monkeypatch.setenv("INR_FAST", "0")
+    assert not T.fast_enabled() and T.fast_enabled(True)
+    monkeypatch.setenv("INR_FAST", "1")
+    assert T.fast_enabled() and not T.fast_enabled(False)

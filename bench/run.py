@@ -1,0 +1,254 @@
+"""Speed benchmark: inrlib's default training path against plain PyTorch, and batched sweeps.
+
+    python bench/run.py            # default (~10 min on 2 quiet CPU cores)
+    python bench/run.py --quick    # a few minutes: fewer steps and sizes, one repeat
+    python bench/run.py --full     # PSNR trajectories at 256^2 too (for a GPU or a patient CPU)
+
+Every measurement runs in its own subprocess (a fresh process: glibc malloc settings and peak
+resident memory are per process), and the repeats of the variants are interleaved (A B C A B C)
+so that load from other programs hits them alike; the table reports medians. See README.md.
+"""
+import argparse
+import json
+import os
+import platform
+import resource
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+sys.path.insert(0, str(HERE.parent))
+
+MODELS = {"siren": "SIREN 4x256 sine, omega0 30", "relu_pe": "ReLU 4x256 + posenc L=10"}
+VARIANTS = {
+    "baseline": "plain PyTorch (bench/baseline.py)",
+    "baseline_medium": "plain PyTorch + matmul precision 'medium'",
+    "inrlib": "inrlib fit(), default",
+    "inrlib_nofast": "inrlib fit(), INR_FAST=0",
+}
+
+
+# ----------------------------------------------------------------------------- child side
+
+def _maxrss_mb():
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
+
+
+def _build(job):
+    import torch
+
+    import inrlib as inr
+    import baseline as B
+
+    img = inr.load_image("camera", size=job["size"])
+    if job["model"] == "siren":
+        ref = inr.siren(width=256, depth=4, first_omega=30.0, hidden_omega=30.0, seed=0)
+    else:
+        ref = inr.relu_mlp(L=10, width=256, depth=4, seed=0)
+    if job["variant"].startswith("baseline"):
+        if job["variant"] == "baseline_medium":
+            torch.set_float32_matmul_precision("medium")
+        model = B.Siren() if job["model"] == "siren" else B.ReluPE()
+        B.copy_weights(list(ref.linears), model)  # the same starting point as inrlib's model
+        return img, model
+    return img, ref
+
+
+def child(job):
+    import torch
+
+    import inrlib as inr
+    import baseline as B
+
+    dev = torch.device(job.get("device", "cpu"))
+    img, model = _build(job)
+    model = model.to(dev)
+    x, y = img.coords.to(dev), img.values.to(dev)
+    if dev.type == "cuda":
+        torch.cuda.reset_peak_memory_stats()
+    rss0 = _maxrss_mb()
+    t0, c0 = time.perf_counter(), time.process_time()
+    if job["variant"].startswith("baseline"):
+        stamps = []
+
+        def on_step(step):
+            stamps.append((time.perf_counter() - t0, time.process_time() - c0))
+
+        losses = B.train(model, x, y, job["steps"], lr=1e-4, on_step=on_step).tolist()
+        seconds = [s for s, _ in stamps]
+        cpu = [c for _, c in stamps]
+    else:
+        cpu = []
+        hist = inr.fit(model, x, y, steps=job["steps"], lr=1e-4, data_range=2.0, progress=False,
+                       callback=lambda *a: cpu.append(time.process_time() - c0), callback_every=1)
+        losses, seconds = hist.loss, hist.seconds
+    d = [b - a for a, b in zip([0.0] + seconds[:-1], seconds)][1:] or seconds
+    dc = [b - a for a, b in zip([0.0] + cpu[:-1], cpu)][1:] or cpu
+    out = dict(job, losses=losses, seconds=seconds, step_s=statistics.median(d),
+               cpu_step_s=statistics.median(dc), peak_mb=_maxrss_mb() - rss0)
+    if dev.type == "cuda":
+        out["peak_mb"] = torch.cuda.max_memory_allocated() / 2**20
+    return out
+
+
+# ----------------------------------------------------------------------------- parent side
+
+def run_job(job):
+    env = dict(os.environ, INR_PROGRESS="0")
+    if job["variant"] == "inrlib_nofast":
+        env["INR_FAST"] = "0"
+    else:
+        env.pop("INR_FAST", None)
+    proc = subprocess.run([sys.executable, __file__, "--child", json.dumps(job)], env=env,
+                          capture_output=True, text=True)
+    if proc.returncode != 0:
+        raise RuntimeError(f"benchmark job {job} failed:\n{proc.stderr[-3000:]}")
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def psnr(mse):
+    import math
+    return 10 * math.log10(4.0 / max(mse, 1e-20))  # values in [-1, 1]: data range 2
+
+
+def timing(models, sizes, variants, steps, repeats, device):
+    """Per-step time of each variant; repeats interleaved. Returns {(model, size, variant): [results]}."""
+    res = {}
+    for model in models:
+        for size in sizes:
+            for _ in range(repeats):
+                for v in variants:
+                    job = dict(model=model, size=size, variant=v, steps=steps[size], device=device)
+                    res.setdefault((model, size, v), []).append(run_job(job))
+                    print(".", end="", flush=True)
+    print()
+    return res
+
+
+def med(rs, key):
+    return statistics.median(r[key] for r in rs)
+
+
+def print_timing(res, models, sizes, variants):
+    print("\nPer-step time (median over steps and interleaved repeats), full batch, Adam lr 1e-4, MSE")
+    print(f"{'model':28s} {'size':>5s}  {'variant':42s} {'ms/step':>8s} {'CPU ms':>8s} "
+          f"{'speed-up':>8s} {'peak MB':>8s}")
+    for model in models:
+        for size in sizes:
+            base = med(res[(model, size, "baseline")], "step_s")
+            for v in variants:
+                rs = res[(model, size, v)]
+                t = med(rs, "step_s")
+                print(f"{MODELS[model]:28s} {size:5d}  {VARIANTS[v]:42s} {1e3 * t:8.1f} "
+                      f"{1e3 * med(rs, 'cpu_step_s'):8.1f} {base / t:7.2f}x {med(rs, 'peak_mb'):8.0f}")
+
+
+def trajectories(models, size, steps, device):
+    res = {}
+    for model in models:
+        for v in ("baseline", "inrlib"):
+            res[(model, v)] = run_job(dict(model=model, size=size, variant=v, steps=steps, device=device))
+            print(".", end="", flush=True)
+    print()
+    return res
+
+
+def print_trajectories(res, models, size, steps):
+    marks = [s for s in (100, 250, 500, 1000, 2000) if s <= steps]
+    print(f"\nPSNR trajectory at {size}x{size} (PSNR of the training loss, dB; time = wall clock "
+          f"since the first step)")
+    head = " ".join(f"{'@' + str(s):>7s}" for s in marks)
+    print(f"{'model':28s} {'variant':30s} {head} {'t->30dB':>8s} {'t->35dB':>8s} {'max |dPSNR|':>11s}")
+    for model in models:
+        base = res[(model, "baseline")]
+        for v in ("baseline", "inrlib"):
+            r = res[(model, v)]
+            p = [psnr(l) for l in r["losses"]]
+            pb = [psnr(l) for l in base["losses"]]
+
+            def t_to(db):
+                i = next((i for i, q in enumerate(p) if q >= db), None)
+                return f"{r['seconds'][i]:7.1f}s" if i is not None else "   never"
+
+            at = " ".join(f"{p[s - 1]:7.2f}" for s in marks)
+            dmax = max(abs(p[s - 1] - pb[s - 1]) for s in marks)
+            print(f"{MODELS[model]:28s} {VARIANTS[v][:30]:30s} {at} {t_to(30):>8s} {t_to(35):>8s} "
+                  f"{dmax:10.3f}")
+
+
+def sweep_bench(k, width, size, steps, repeats):
+    """K SIRENs of `width` (depth 3, different seeds and omegas): fit_many vs K fits in a row."""
+    import torch
+
+    import inrlib as inr
+
+    img = inr.load_image("camera", size=size)
+
+    def make():
+        return [inr.siren(width=width, depth=3, first_omega=10.0 + 10 * i, seed=i) for i in range(k)]
+
+    seq_t, bat_t, diffs = [], [], []
+    for _ in range(repeats):
+        ms = make()
+        t = time.perf_counter()
+        hs = [inr.fit(m, img, steps=steps, lr=1e-4, progress=False) for m in ms]
+        seq_t.append(time.perf_counter() - t)
+        mb = make()
+        t = time.perf_counter()
+        hb = inr.fit_many(mb, img.coords, img.values, steps=steps, lr=1e-4, data_range=2.0,
+                          progress=False)
+        bat_t.append(time.perf_counter() - t)
+        diffs.append(max(abs(a.loss[-1] - b.loss[-1]) / b.loss[-1] for a, b in zip(hb, hs)))
+        wdiff = max(float((a.linears[1].weight - b.linears[1].weight).abs().max())
+                    for a, b in zip(mb, ms))
+    s, b = statistics.median(seq_t), statistics.median(bat_t)
+    print(f"\nSweep: K={k} SIRENs of width {width} (depth 3, omegas 10..{10 * k}), {size}x{size}, "
+          f"{steps} steps, median of {repeats}")
+    print(f"  {k} x fit() one after another: {s:7.2f} s")
+    print(f"  fit_many() as one batch:      {b:7.2f} s   speed-up {s / b:.2f}x")
+    print(f"  max relative difference of final losses {max(diffs):.1e}; max |dW| (layer 1) {wdiff:.1e}")
+    return s / b
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--quick", action="store_true", help="fewer sizes, steps and repeats (a few minutes)")
+    ap.add_argument("--full", action="store_true", help="PSNR trajectories at 256^2 over 500 steps")
+    ap.add_argument("--device", default="cpu", help="cpu (default) or cuda")
+    ap.add_argument("--child", help=argparse.SUPPRESS)
+    a = ap.parse_args()
+    if a.child:
+        print(json.dumps(child(json.loads(a.child))))
+        return
+    import torch
+
+    print(f"INR Book benchmark, {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}; torch "
+          f"{torch.__version__}; {platform.processor() or platform.machine()}, "
+          f"{os.cpu_count()} CPUs, {torch.get_num_threads()} torch threads; device {a.device}; "
+          f"load average {os.getloadavg()[0]:.1f}")
+    models = list(MODELS)
+    if a.quick:
+        sizes, steps, repeats, traj = [256], {256: 4}, 1, (48, 250)
+        variants = ["baseline", "inrlib", "inrlib_nofast"]
+        sweep = dict(k=8, width=64, size=64, steps=30, repeats=1)
+    else:
+        sizes, steps, repeats = [256, 128], {256: 6, 128: 12}, 2
+        traj = (256, 500) if a.full else (64, 500)
+        variants = list(VARIANTS)
+        sweep = dict(k=8, width=64, size=64, steps=100, repeats=2)
+    start = time.perf_counter()
+    res = timing(models, sizes, variants, steps, repeats, a.device)
+    print_timing(res, models, sizes, variants)
+    tr = trajectories(models, traj[0], traj[1], a.device)
+    print_trajectories(tr, models, *traj)
+    sweep_bench(**sweep)
+    print(f"\nbenchmark took {time.perf_counter() - start:.0f} s; load average now "
+          f"{os.getloadavg()[0]:.1f}")
+
+
+if __name__ == "__main__":
+    main()
