@@ -48,16 +48,25 @@ def arcsine_cdf(y):
     return 0.5 + np.arcsin(np.clip(y, -1, 1)) / math.pi
 
 
+def ks_distance(x, cdf, max_samples=200_000) -> float:
+    """sup_t |F_n(t) - cdf(t)|, the Kolmogorov-Smirnov statistic (no p-value: that is costly
+    and, for correlated values, meaningless)."""
+    x = np.sort(_np1d(x, max_samples))
+    f = cdf(x)
+    n = x.size
+    return float(max(np.max(np.arange(1, n + 1) / n - f), np.max(f - np.arange(n) / n)))
+
+
 def ks_normal(x, mean=0.0, std=1.0, max_samples=200_000) -> float:
     """Kolmogorov-Smirnov distance between the values' distribution and N(mean, std^2)."""
     if not std > 0:
         raise ValueError(f"std must be > 0, got {std}")
-    return float(_st.kstest(_np1d(x, max_samples), "norm", args=(mean, std)).statistic)
+    return ks_distance(x, lambda t: _st.norm.cdf(t, mean, std), max_samples)
 
 
 def ks_arcsine(y, max_samples=200_000) -> float:
     """Kolmogorov-Smirnov distance between the values' distribution and the arcsine law on [-1, 1]."""
-    return float(_st.kstest(_np1d(y, max_samples), arcsine_cdf).statistic)
+    return ks_distance(y, arcsine_cdf, max_samples)
 
 
 def spectrum(values, spacing: float):
@@ -66,7 +75,7 @@ def spectrum(values, spacing: float):
     Returns (frequencies in cycles per coordinate unit, power): each unit's mean is removed,
     power = mean over units of |rfft|^2 / N.
     """
-    v = values.detach().double().cpu() if torch.is_tensor(values) else torch.as_tensor(values, dtype=torch.float64)
+    v = values.detach().float().cpu() if torch.is_tensor(values) else torch.as_tensor(values, dtype=torch.float32)
     if v.dim() == 1:
         v = v[:, None]
     if v.dim() != 2 or v.shape[0] < 4:
@@ -75,7 +84,7 @@ def spectrum(values, spacing: float):
         raise ValueError(f"spacing must be > 0, got {spacing}")
     v = v - v.mean(0, keepdim=True)
     power = (torch.fft.rfft(v, dim=0).abs() ** 2).mean(1) / v.shape[0]
-    return np.fft.rfftfreq(v.shape[0], d=spacing), power.numpy()
+    return np.fft.rfftfreq(v.shape[0], d=spacing), power.double().numpy()
 
 
 @dataclass
@@ -92,6 +101,7 @@ class LayerStats:
     arg_std: float
     ks_normal: float  # KS distance of arg to N(0, 1)
     ks_arcsine: float  # KS distance of out to the arcsine law
+    ks_normal_own: float  # KS distance of arg to the normal law of its own mean and std (shape only)
     freqs: np.ndarray | None = None  # cycles per coordinate unit
     arg_power: np.ndarray | None = None
     out_power: np.ndarray | None = None
@@ -129,7 +139,8 @@ def layer_stats(model, coords, max_samples=100_000, seed=0) -> list:
             out_grad=_np1d(s.grad, max_samples, seed),
             arg_grad=None if ga is None else _np1d(ga, max_samples, seed), arg_mean=float(a.detach().mean()),
             arg_std=float(a.detach().std()), ks_normal=ks_normal(a, max_samples=max_samples),
-            ks_arcsine=ks_arcsine(s, max_samples=max_samples))
+            ks_arcsine=ks_arcsine(s, max_samples=max_samples),
+            ks_normal_own=ks_normal(a, float(a.detach().mean()), float(a.detach().std()), max_samples))
         if spacing is not None:
             rec.freqs, rec.arg_power = spectrum(a, spacing)
             rec.out_power = spectrum(s, spacing)[1]
