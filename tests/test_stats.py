@@ -93,3 +93,16 @@ def test_markdown_table():
     assert t.splitlines() == ["| a | b |", "|---|---|", "| 1 | 2 |", "| x | y |"]
     with pytest.raises(ValueError):
         st.markdown_table(["a"], [[1, 2]])
+
+
+def test_median_frequency_and_plot():
+    f = np.arange(6.0)
+    assert st.median_frequency(f, [9, 1, 1, 1, 1, 0]) == 2.0  # the zero frequency is ignored
+    assert st.median_frequency(f, [0, 0, 0, 0, 5, 0]) == 4.0
+    with pytest.raises(ValueError, match="non-negative"):
+        st.median_frequency(f, np.zeros(6))
+    ss = st.layer_stats(inr.siren(in_features=1, width=32, depth=2, seed=0), torch.linspace(-1, 1, 64)[:, None])
+    fig = st.plot_layer_stats(ss, "t", [2])
+    assert len(fig.axes) == 4
+    with pytest.raises(ValueError, match="none of the layers"):
+        st.plot_layer_stats(ss, "t", [5])
