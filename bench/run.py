@@ -135,16 +135,20 @@ def med(rs, key):
 
 def print_timing(res, models, sizes, variants):
     print("\nPer-step time (median over steps and interleaved repeats), full batch, Adam lr 1e-4, MSE")
+    print("(speed-up = baseline / variant, from wall-clock time and from this process's CPU time; "
+          "on a busy machine the CPU-time ratio is the steadier one)")
     print(f"{'model':28s} {'size':>5s}  {'variant':42s} {'ms/step':>8s} {'CPU ms':>8s} "
-          f"{'speed-up':>8s} {'peak MB':>8s}")
+          f"{'speed-up':>8s} {'CPU s-up':>8s} {'peak MB':>8s}")
     for model in models:
         for size in sizes:
             base = med(res[(model, size, "baseline")], "step_s")
+            base_cpu = med(res[(model, size, "baseline")], "cpu_step_s")
             for v in variants:
                 rs = res[(model, size, v)]
-                t = med(rs, "step_s")
+                t, c = med(rs, "step_s"), med(rs, "cpu_step_s")
                 print(f"{MODELS[model]:28s} {size:5d}  {VARIANTS[v]:42s} {1e3 * t:8.1f} "
-                      f"{1e3 * med(rs, 'cpu_step_s'):8.1f} {base / t:7.2f}x {med(rs, 'peak_mb'):8.0f}")
+                      f"{1e3 * c:8.1f} {base / t:7.2f}x {base_cpu / c:7.2f}x "
+                      f"{med(rs, 'peak_mb'):8.0f}")
 
 
 def trajectories(models, size, steps, device):
