@@ -132,7 +132,7 @@ def plot_spectrograms(clips: dict, rate, nperseg=256, floor_db=-80.0, ncols=None
         ax.axis("off")
     fig.colorbar(im, ax=axes, label="power (dB)", shrink=0.9)
     if title:
-        fig.suptitle(title)
+        fig.suptitle(title, y=1.06)  # above the panel titles
     return fig
 
 
