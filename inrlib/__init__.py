@@ -20,3 +20,4 @@ from .init import SEED001_SCHEMES, siren_scheme
 from .dynamics import (sum_of_sines, frequency_amplitudes, fit_tracked, frequency_convergence, steps_to_learn, random_image, activation_patterns, pattern_ids, count_patterns, region_image, dead_neurons, encoding_slice, sample_pairs, hamming_distances, per_sample_gradients, gradient_confusion, spectral_norms)
 from .audio import audio_player, audio_table, data_file, first_layer_hz, frequency_reach, plot_reconstruction, plot_spectrograms, plot_waveforms, spectrogram, wav_bytes
 from .training import fast_cpu
+from .poisson import (derivative_targets, target_scales, derivative_loss, fit_derivatives, fit_many_derivatives, derivatives, harmonic_basis, align, aligned_psnr, clone_targets, poisson_blend_reference, layer_outputs, near_zero_fraction, psnr_of, markdown_psnr_table)

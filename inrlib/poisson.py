@@ -1,0 +1,322 @@
+"""Fitting a signal from its derivatives (Poisson reconstruction) and Poisson image editing.
+
+Targets are packed into one (N, 4) tensor, columns [value, d/dx0, d/dx1, Laplacian], optionally
+with a fifth column weighting the value term per sample, so that they go through `inr.fit`
+(and its minibatching) unchanged; `derivative_loss` builds the matching `loss_fn`.
+
+A function known only through its gradient is defined up to a constant, and through its
+Laplacian up to a harmonic function: `align` removes those before a PSNR is measured.
+"""
+import math
+import time
+
+import numpy as np
+import torch
+from torch.func import functional_call, stack_module_state
+
+from .diffops import divergence, gradient
+from .metrics import psnr
+from .signals import Signal, image_gradient, image_laplacian
+from .training import History, _check_targets, _nan_error, progress_enabled
+
+TERMS = ("value", "grad", "lap")
+
+
+def derivative_targets(image: Signal, value_weight=None) -> torch.Tensor:
+    """(N, 4) [value, d/dx0, d/dx1, Laplacian] of a grey image Signal, in coordinate units.
+
+    The derivatives are the Sobel gradient and five-point Laplacian of `inr.image_gradient` /
+    `inr.image_laplacian`, divided by the grid spacing so that they compare with autograd
+    derivatives of a network of the coordinates. `value_weight` (H, W) or (N,), optional, is
+    appended as a fifth column: the per-pixel weight of the value term (0 = no value there).
+    """
+    if image.channels != 1 or len(image.shape) != 2:
+        raise ValueError(f"derivative targets need a grey 2-d image, got shape {image.shape} "
+                         f"with {image.channels} channels")
+    img = image.array()
+    cols = [torch.from_numpy(img.reshape(-1, 1)),
+            torch.from_numpy(image_gradient(img, image.spacing).reshape(-1, 2)),
+            torch.from_numpy(image_laplacian(img, image.spacing).reshape(-1, 1))]
+    if value_weight is not None:
+        w = torch.as_tensor(np.asarray(value_weight, dtype=np.float32)).reshape(-1, 1)
+        if w.shape[0] != img.size:
+            raise ValueError(f"value_weight has {w.shape[0]} entries for {img.size} pixels")
+        cols.append(w)
+    return torch.cat(cols, dim=1).float().to(image.values.device)
+
+
+def target_scales(targets: torch.Tensor) -> dict:
+    """Mean square of each target term: value, gradient (|g|^2) and Laplacian."""
+    _check_packed(targets)
+    return {"value": float(targets[:, 0].pow(2).mean()),
+            "grad": float(targets[:, 1:3].pow(2).sum(1).mean()),
+            "lap": float(targets[:, 3].pow(2).mean())}
+
+
+def _check_packed(targets):
+    if targets.dim() != 2 or targets.shape[1] not in (4, 5):
+        raise ValueError("expected packed targets (N, 4) [value, g0, g1, lap] or (N, 5) with a "
+                         f"value-weight column, got {tuple(targets.shape)}; use derivative_targets")
+
+
+def _weights(value, grad, lap):
+    w = {"value": float(value), "grad": float(grad), "lap": float(lap)}
+    if any(v < 0 or not math.isfinite(v) for v in w.values()) or not any(w.values()):
+        raise ValueError(f"loss weights must be finite, >= 0 and not all zero, got {w}")
+    return w
+
+
+def _terms(y, x, target, need_grad, need_lap):
+    """Per-term squared errors (unreduced means over samples) of y(x) against packed targets."""
+    out = {}
+    vw = target[..., 4:5] if target.shape[-1] == 5 else None
+    err = (y - target[..., 0:1]) ** 2
+    out["value"] = (err * vw).sum(-2) / vw.sum(-2).clamp_min(1) if vw is not None else err.mean(-2)
+    if need_grad or need_lap:
+        g = torch.autograd.grad(y, x, torch.ones_like(y), create_graph=True)[0]
+        if need_grad:
+            out["grad"] = ((g - target[..., 1:3]) ** 2).sum(-1, keepdim=True).mean(-2)
+        if need_lap:
+            lap = 0.0
+            for i in range(x.shape[-1]):
+                lap = lap + torch.autograd.grad(g[..., i], x, torch.ones_like(g[..., i]),
+                                                create_graph=True)[0][..., i:i + 1]
+            out["lap"] = ((lap - target[..., 3:4]) ** 2).mean(-2)
+    return {k: v[..., 0] for k, v in out.items()}
+
+
+def derivative_loss(targets: torch.Tensor, value=1.0, grad=0.0, lap=0.0, normalise=True):
+    """loss_fn(model, coords, target) for `inr.fit`: a weighted sum of MSEs on the values, the
+    gradient and the Laplacian of the network, each divided by its target's mean square
+    (`normalise`), so that the weights compare terms whose raw sizes differ by orders.
+
+    Derivatives are taken with autograd; the Laplacian reuses the gradient's graph. Only the
+    terms with a non-zero weight are computed.
+    """
+    _check_packed(targets)
+    w = _weights(value, grad, lap)
+    scale = target_scales(targets) if normalise else dict.fromkeys(TERMS, 1.0)
+
+    def loss_fn(model, coords, target):
+        x = coords.detach().requires_grad_(True)
+        terms = _terms(model(x), x, target, w["grad"] > 0, w["lap"] > 0)
+        return sum(w[k] / max(scale[k], 1e-12) * terms[k] for k in terms if w[k] > 0)
+
+    loss_fn.weights, loss_fn.scales = w, scale
+    return loss_fn
+
+
+def fit_derivatives(model, coords, targets, *, steps, lr=1e-4, value=1.0, grad=0.0, lap=0.0,
+                    normalise=True, **fit_kw) -> History:
+    """`inr.fit` with `derivative_loss`: fit `model` to values, gradient and/or Laplacian."""
+    from .training import fit
+
+    return fit(model, coords, targets, steps=steps, lr=lr,
+               loss_fn=derivative_loss(targets, value, grad, lap, normalise), **fit_kw)
+
+
+def fit_many_derivatives(models, coords, targets, weights, *, steps, lr=1e-4, normalise=True,
+                         progress=None, desc=None) -> list:
+    """Train K models of identical shape at once (batched, full batch, Adam) on derivative losses.
+
+    `weights` is one (value, grad, lap) triple for all, or a list of K triples (one supervision
+    per model). Each model has its own copy of the coordinates, so autograd gives each its own
+    gradient and Laplacian; models share nothing, so each gets the update it would get alone.
+    Returns one History per model (loss only); the models are left holding their trained weights.
+    """
+    models = list(models)
+    k = len(models)
+    if k == 0:
+        raise ValueError("fit_many_derivatives needs at least one model")
+    shapes = {tuple((n, tuple(p.shape)) for n, p in m.named_parameters()) for m in models}
+    bufs = {tuple((n, tuple(b.shape)) for n, b in m.named_buffers()) for m in models}
+    if len(shapes) != 1 or len(bufs) != 1:
+        raise ValueError("fit_many_derivatives needs models of identical architecture (widths, "
+                         "depth, encoding, n_modes); train the others one by one with fit_derivatives")
+    _check_packed(targets)
+    _check_targets(targets)
+    if isinstance(weights[0], (int, float)):
+        weights = [weights] * k
+    if len(weights) != k:
+        raise ValueError(f"{len(weights)} weight triples for {k} models")
+    ws = [_weights(*t) for t in weights]
+    scale = target_scales(targets) if normalise else dict.fromkeys(TERMS, 1.0)
+    dev = next(models[0].parameters()).device
+    coords, targets = coords.to(dev), targets.to(dev)
+    wt = {t: torch.tensor([w[t] / max(scale[t], 1e-12) for w in ws], device=dev) for t in TERMS}
+    need_grad, need_lap = any(w["grad"] for w in ws), any(w["lap"] for w in ws)
+    params, buffers = stack_module_state(models)
+    params = {n: p.detach().requires_grad_(True) for n, p in params.items()}
+    base = models[0]
+    batched = torch.vmap(lambda p, b, x: functional_call(base, (p, b), (x,)), in_dims=(0, 0, 0))
+    opt = torch.optim.Adam(params.values(), lr=lr)
+    hists = [History() for _ in range(k)]
+    from tqdm.auto import tqdm
+
+    bar = tqdm(total=steps, desc=desc or f"fit {k} models", disable=not progress_enabled(progress),
+               leave=False)
+    start = time.perf_counter()
+    for step in range(1, steps + 1):
+        x = coords.expand(k, *coords.shape).clone().requires_grad_(True)
+        terms = _terms(batched(params, buffers, x), x, targets, need_grad, need_lap)
+        per_model = sum(wt[t] * terms[t] for t in terms)
+        opt.zero_grad(set_to_none=True)
+        per_model.sum().backward()
+        opt.step()
+        values, now = per_model.tolist(), time.perf_counter() - start
+        for i, (h, v) in enumerate(zip(hists, values)):
+            if not math.isfinite(v):
+                bar.close()
+                raise FloatingPointError(f"model {i}: " + str(_nan_error(v, step, lr)))
+            h.step.append(step)
+            h.loss.append(v)
+            h.psnr.append(None)
+            h.seconds.append(now)
+        bar.update(1)
+    bar.close()
+    with torch.no_grad():
+        for i, m in enumerate(models):
+            for name, p in m.named_parameters():
+                p.copy_(params[name][i])
+    return hists
+
+
+def derivatives(model, coords, chunk=16384):
+    """(values (N, 1), gradient (N, 2), Laplacian (N, 1)) of a scalar network, detached,
+    evaluated `chunk` points at a time."""
+    dev = next(model.parameters()).device
+    outs = []
+    for i in range(0, coords.shape[0], chunk):
+        x = coords[i:i + chunk].to(dev).detach().requires_grad_(True)
+        y = model(x)
+        if y.shape[-1] != 1:
+            raise ValueError(f"derivatives needs a scalar (one-channel) network, got {y.shape[-1]}")
+        g = gradient(y, x)
+        outs.append((y.detach(), g.detach(), divergence(g, x).detach()))
+    return tuple(torch.cat(parts) for parts in zip(*outs))
+
+
+def harmonic_basis(coords, degree: int) -> torch.Tensor:
+    """(N, 2 degree + 1) harmonic polynomials of 2-d coords: 1, Re and Im of (x0 + i x1)^n, n <= degree."""
+    if int(degree) != degree or degree < 0:
+        raise ValueError(f"degree must be a whole number >= 0, got {degree}")
+    c = torch.as_tensor(coords).detach().double().cpu()
+    if c.dim() != 2 or c.shape[1] != 2:
+        raise ValueError(f"harmonic_basis needs (N, 2) coordinates, got {tuple(c.shape)}")
+    z = torch.complex(c[:, 0], c[:, 1])
+    cols = [torch.ones_like(c[:, 0])]
+    for n in range(1, int(degree) + 1):
+        zn = z**n
+        cols += [zn.real, zn.imag]
+    return torch.stack(cols, dim=1)
+
+
+def align(pred, target, coords, degree: int = 0):
+    """`pred` plus the harmonic polynomial of degree <= `degree` that best matches `target`
+    (least squares): degree 0 adds the best constant (what a gradient fit leaves undefined),
+    higher degrees also remove the low-order part of the harmonic function a Laplacian fit
+    leaves undefined. Returns (aligned prediction (N, 1) tensor, coefficients)."""
+    p = torch.as_tensor(pred).detach().double().cpu().reshape(-1)
+    t = torch.as_tensor(target).detach().double().cpu().reshape(-1)
+    if p.shape != t.shape:
+        raise ValueError(f"prediction has {p.numel()} values, target {t.numel()}")
+    basis = harmonic_basis(coords, degree)
+    if basis.shape[0] != p.numel():
+        raise ValueError(f"{basis.shape[0]} coordinates for {p.numel()} values")
+    coef = torch.linalg.lstsq(basis, (t - p)[:, None]).solution
+    return (p + (basis @ coef)[:, 0]).float()[:, None], coef[:, 0]
+
+
+def aligned_psnr(pred, target, coords, *, data_range: float, degree: int = 0) -> float:
+    """PSNR after `align`: the quality of a reconstruction up to what its supervision leaves free."""
+    aligned, _ = align(pred, target, coords, degree)
+    return psnr(aligned, torch.as_tensor(target).detach().float().cpu().reshape(-1, 1),
+                data_range=data_range)
+
+
+def clone_targets(dst: Signal, src: Signal, mask) -> torch.Tensor:
+    """Packed (N, 5) targets for seamless cloning (Perez et al. 2003): the gradient is the
+    source's inside `mask` and the destination's outside, the values are the destination's,
+    weighted only outside the mask. Fitting gradient + values then pastes the source's detail
+    into the destination while its mean level is set by the surroundings."""
+    m = np.asarray(mask, dtype=bool)
+    if tuple(dst.shape) != tuple(src.shape) or m.shape != tuple(dst.shape):
+        raise ValueError(f"destination {dst.shape}, source {src.shape} and mask {m.shape} "
+                         "must have the same shape")
+    if not m.any() or m.all():
+        raise ValueError("the mask must select some pixels and leave some outside")
+    t_dst = derivative_targets(dst, value_weight=~m)
+    t_src = derivative_targets(src)
+    inside = torch.from_numpy(m.reshape(-1)).to(t_dst.device)
+    t = t_dst.clone()
+    t[inside, 1:4] = t_src[inside, 1:4]
+    return t
+
+
+def poisson_blend_reference(dst, src, mask) -> np.ndarray:
+    """Classic discrete seamless cloning: inside `mask` solve the five-point Poisson equation
+    Lap f = Lap src with f = dst on and outside the mask's border (sparse direct solve)."""
+    from scipy.sparse import lil_matrix
+    from scipy.sparse.linalg import spsolve
+
+    dst, src, m = np.asarray(dst, float), np.asarray(src, float), np.asarray(mask, bool)
+    if dst.shape != src.shape or m.shape != dst.shape or dst.ndim != 2:
+        raise ValueError(f"need equal (H, W) shapes, got {dst.shape}, {src.shape}, {m.shape}")
+    inner = m.copy()
+    inner[0, :] = inner[-1, :] = inner[:, 0] = inner[:, -1] = False  # the image border is fixed
+    idx = -np.ones(m.shape, int)
+    pts = np.argwhere(inner)
+    if len(pts) == 0:
+        raise ValueError("the mask has no interior pixel")
+    idx[inner] = np.arange(len(pts))
+    a, b = lil_matrix((len(pts), len(pts))), np.zeros(len(pts))
+    for n, (i, j) in enumerate(pts):
+        a[n, n] = 4
+        for di, dj in ((1, 0), (-1, 0), (0, 1), (0, -1)):
+            q = (i + di, j + dj)
+            b[n] += src[i, j] - src[q]
+            if inner[q]:
+                a[n, idx[q]] = -1
+            else:
+                b[n] += dst[q]
+    out = dst.copy()
+    out[inner] = spsolve(a.tocsr(), b)
+    return out
+
+
+def layer_outputs(model, coords) -> list:
+    """Per hidden layer, the activation outputs of `model` at `coords`, as flat numpy arrays."""
+    with torch.no_grad():
+        _, trace = model(coords, return_activations=True)
+    return [h.flatten().cpu().numpy() for _, h in trace]
+
+
+def near_zero_fraction(values, threshold=0.1) -> float:
+    """Fraction of |values| below `threshold`: how sparse a layer's outputs are."""
+    v = np.asarray(values)
+    if v.size == 0:
+        raise ValueError("no values")
+    return float(np.mean(np.abs(v) < threshold))
+
+
+def psnr_of(model, image: Signal, degree: int = 0) -> float:
+    """Aligned PSNR of a model's reconstruction of `image` (see `align`)."""
+    from .training import predict
+
+    return aligned_psnr(predict(model, image.coords), image.values, image.coords,
+                        data_range=image.data_range, degree=degree)
+
+
+__all__ = ["derivative_targets", "target_scales", "derivative_loss", "fit_derivatives",
+           "fit_many_derivatives", "derivatives", "harmonic_basis", "align", "aligned_psnr",
+           "clone_targets", "poisson_blend_reference", "layer_outputs", "near_zero_fraction",
+           "psnr_of", "markdown_psnr_table"]
+
+
+def markdown_psnr_table(results: dict, rows, cols, fmt="{:.1f}") -> str:
+    """A markdown table of results[(row, col)] (missing entries shown as a dash)."""
+    head = "| | " + " | ".join(map(str, cols)) + " |\n|---|" + "---|" * len(cols) + "\n"
+    body = "".join("| **" + str(r) + "** | " + " | ".join(
+        fmt.format(results[(r, c)]) if (r, c) in results else "–" for c in cols) + " |\n"
+        for r in rows)
+    return head + body
