@@ -18,9 +18,10 @@ from .periodicity import (autocorrelation, central_lobe_radius, common_period,
                           render_window, shift_error, siren_period)
 from .poisson import (align, aligned_psnr, clone_targets, derivative_loss, derivative_targets,
                       derivatives, fit_derivatives, fit_many_derivatives, harmonic_basis,
-                      layer_outputs, markdown_psnr_table, near_zero_fraction,
+                      layer_outputs, near_zero_fraction,
                       poisson_blend_reference, psnr_of, target_scales)
 from .profile import PROFILES, Profile, device, get_profile
+from .stats import markdown_table
 from .signals import (IMAGE_NAMES, Signal, image_array, image_gradient, image_laplacian,
                       load_audio, load_image)
 from .training import History, fast_cpu, fit, fit_many, predict

@@ -310,13 +310,4 @@ def psnr_of(model, image: Signal, degree: int = 0) -> float:
 __all__ = ["derivative_targets", "target_scales", "derivative_loss", "fit_derivatives",
            "fit_many_derivatives", "derivatives", "harmonic_basis", "align", "aligned_psnr",
            "clone_targets", "poisson_blend_reference", "layer_outputs", "near_zero_fraction",
-           "psnr_of", "markdown_psnr_table"]
-
-
-def markdown_psnr_table(results: dict, rows, cols, fmt="{:.1f}") -> str:
-    """A markdown table of results[(row, col)] (missing entries shown as a dash)."""
-    head = "| | " + " | ".join(map(str, cols)) + " |\n|---|" + "---|" * len(cols) + "\n"
-    body = "".join("| **" + str(r) + "** | " + " | ".join(
-        fmt.format(results[(r, c)]) if (r, c) in results else "–" for c in cols) + " |\n"
-        for r in rows)
-    return head + body
+           "psnr_of"]
