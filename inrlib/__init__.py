@@ -2,7 +2,7 @@
 from .activations import ACTIVATIONS, Sine, SquareWave, TriangleWave, make_activation
 from .audio import (audio_player, audio_table, data_file, first_layer_hz, frequency_reach,
                     plot_reconstruction, plot_spectrograms, plot_waveforms, spectrogram, wav_bytes)
-from .diffops import divergence, gradient, gradient_and_laplacian, laplacian
+from .diffops import derivatives, divergence, gradient, gradient_and_laplacian, laplacian
 from .dynamics import (activation_patterns, count_patterns, dead_neurons, encoding_slice,
                        fit_tracked, frequency_amplitudes, frequency_convergence, gradient_confusion,
                        hamming_distances, pattern_ids, per_sample_gradients, random_image,
@@ -17,7 +17,7 @@ from .periodicity import (autocorrelation, central_lobe_radius, common_period,
                           linear_fit_residual, off_centre_peak, rational_gcd, ray_linearity,
                           render_window, shift_error, siren_period)
 from .poisson import (align, aligned_psnr, clone_targets, derivative_loss, derivative_targets,
-                      derivatives, fit_derivatives, fit_many_derivatives, harmonic_basis,
+                      fit_derivatives, fit_many_derivatives, harmonic_basis,
                       layer_outputs, near_zero_fraction,
                       poisson_blend_reference, psnr_of, target_scales)
 from .profile import PROFILES, Profile, device, get_profile

@@ -21,15 +21,15 @@ def gradient(y: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
 
 
 def divergence(v: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
-    """sum_i dv_i/dx_i of a vector field v (N, d), shape (N, 1)."""
+    """sum_i dv_i/dx_i of a vector field v (..., N, d), shape (..., N, 1)."""
     _check(v, x)
     if v.shape[-1] != x.shape[-1]:
         raise ValueError(f"divergence needs a field with one component per coordinate: "
                          f"v {tuple(v.shape)} vs coords {tuple(x.shape)}")
     div = 0.0
     for i in range(v.shape[-1]):
-        div = div + torch.autograd.grad(v[:, i], x, torch.ones_like(v[:, i]),
-                                        create_graph=True)[0][:, i:i + 1]
+        div = div + torch.autograd.grad(v[..., i], x, torch.ones_like(v[..., i]),
+                                        create_graph=True)[0][..., i:i + 1]
     return div
 
 
@@ -46,3 +46,18 @@ def gradient_and_laplacian(y: torch.Tensor, x: torch.Tensor):
     """(gradient (N, d), Laplacian (N, 1)) of a scalar field, sharing the first derivative."""
     g = gradient(y, x)
     return g, laplacian(y, x, grad=g)
+
+
+def derivatives(model, coords, chunk=16384):
+    """(values (N, 1), gradient (N, d), Laplacian (N, 1)) of a scalar network, detached,
+    evaluated `chunk` points at a time so large grids stay in bounded memory."""
+    dev = next(model.parameters()).device
+    outs = []
+    for i in range(0, coords.shape[0], chunk):
+        x = coords[i:i + chunk].to(dev).detach().requires_grad_(True)
+        y = model(x)
+        if y.shape[-1] != 1:
+            raise ValueError(f"derivatives needs a scalar (one-channel) network, got {y.shape[-1]} outputs")
+        g, lap = gradient_and_laplacian(y, x)
+        outs.append((y.detach(), g.detach(), lap.detach()))
+    return tuple(torch.cat(parts) for parts in zip(*outs))

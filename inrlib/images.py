@@ -3,7 +3,7 @@ a model's derivative maps, and a check of a live training configuration."""
 import numpy as np
 import torch
 
-from .diffops import gradient_and_laplacian
+from .diffops import derivatives
 
 
 def every_other_pixel(shape) -> torch.Tensor:
@@ -43,17 +43,8 @@ def pixel_centres(shape, train_shape, coord_range=(-1.0, 1.0)) -> torch.Tensor:
 def derivative_maps(model, coords, shape, chunk=16384):
     """(|grad|, Laplacian) of a scalar-output model at `coords`, as two (H, W) numpy arrays in
     coordinate units (compare with image_gradient / image_laplacian given the grid's spacing)."""
-    out_features = getattr(model, "out_features", 1)
-    if out_features != 1:
-        raise ValueError(f"derivative_maps needs a scalar (grey) model, this one has {out_features} outputs")
-    dev = next(model.parameters()).device
-    grads, laps = [], []
-    for k in range(0, coords.shape[0], chunk):
-        x = coords[k:k + chunk].to(dev).clone().requires_grad_(True)
-        g, lap = gradient_and_laplacian(model(x), x)
-        grads.append(g.detach().norm(dim=-1).cpu())
-        laps.append(lap.detach()[:, 0].cpu())
-    return (torch.cat(grads).reshape(shape).numpy(), torch.cat(laps).reshape(shape).numpy())
+    _, g, lap = derivatives(model, coords, chunk)
+    return (g.norm(dim=-1).cpu().reshape(shape).numpy(), lap[:, 0].cpu().reshape(shape).numpy())
 
 
 def check_config(model="SIREN", first_omega=30.0, hidden_omega=30.0, L=6, depth=3, width=64,

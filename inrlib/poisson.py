@@ -14,7 +14,7 @@ import numpy as np
 import torch
 from torch.func import functional_call, stack_module_state
 
-from .diffops import divergence, gradient
+from .diffops import derivatives, gradient, laplacian
 from .metrics import psnr
 from .signals import Signal, image_gradient, image_laplacian
 from .training import History, _check_targets, _nan_error, progress_enabled
@@ -73,15 +73,11 @@ def _terms(y, x, target, need_grad, need_lap):
     err = (y - target[..., 0:1]) ** 2
     out["value"] = (err * vw).sum(-2) / vw.sum(-2).clamp_min(1) if vw is not None else err.mean(-2)
     if need_grad or need_lap:
-        g = torch.autograd.grad(y, x, torch.ones_like(y), create_graph=True)[0]
+        g = gradient(y, x)
         if need_grad:
             out["grad"] = ((g - target[..., 1:3]) ** 2).sum(-1, keepdim=True).mean(-2)
-        if need_lap:
-            lap = 0.0
-            for i in range(x.shape[-1]):
-                lap = lap + torch.autograd.grad(g[..., i], x, torch.ones_like(g[..., i]),
-                                                create_graph=True)[0][..., i:i + 1]
-            out["lap"] = ((lap - target[..., 3:4]) ** 2).mean(-2)
+        if need_lap:  # reuses g's graph
+            out["lap"] = ((laplacian(y, x, grad=g) - target[..., 3:4]) ** 2).mean(-2)
     return {k: v[..., 0] for k, v in out.items()}
 
 
@@ -179,21 +175,6 @@ def fit_many_derivatives(models, coords, targets, weights, *, steps, lr=1e-4, no
             for name, p in m.named_parameters():
                 p.copy_(params[name][i])
     return hists
-
-
-def derivatives(model, coords, chunk=16384):
-    """(values (N, 1), gradient (N, 2), Laplacian (N, 1)) of a scalar network, detached,
-    evaluated `chunk` points at a time."""
-    dev = next(model.parameters()).device
-    outs = []
-    for i in range(0, coords.shape[0], chunk):
-        x = coords[i:i + chunk].to(dev).detach().requires_grad_(True)
-        y = model(x)
-        if y.shape[-1] != 1:
-            raise ValueError(f"derivatives needs a scalar (one-channel) network, got {y.shape[-1]}")
-        g = gradient(y, x)
-        outs.append((y.detach(), g.detach(), divergence(g, x).detach()))
-    return tuple(torch.cat(parts) for parts in zip(*outs))
 
 
 def harmonic_basis(coords, degree: int) -> torch.Tensor:
