@@ -16,7 +16,11 @@ class Sine(nn.Module):
         self.register_buffer("omega", torch.tensor(float(omega)))
 
     def forward(self, x):
-        return torch.sin(self.omega * x)
+        return self.wave(self.omega * x)
+
+    def wave(self, u):
+        """The activation of the already scaled argument u = omega * x (INR folds omega into W, b)."""
+        return torch.sin(u)
 
     def extra_repr(self):
         return f"omega={self.omega.item():g}"
@@ -37,8 +41,8 @@ class SquareWave(Sine):
     def _coeffs(k):
         return 4 / math.pi / (2 * k + 1)
 
-    def forward(self, x):
-        return (torch.sin(self.omega * x[..., None] * self.harmonics) * self.coeffs).sum(-1)
+    def wave(self, u):
+        return (torch.sin(u[..., None] * self.harmonics) * self.coeffs).sum(-1)
 
 
 class TriangleWave(SquareWave):

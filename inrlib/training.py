@@ -9,6 +9,7 @@ Speed (measured in bench/, see bench/README.md):
   products (torch.baddbmm over stacked weights), so a sweep costs a few large operations per
   step instead of K times many small ones; other models fall back to torch.func.vmap.
 """
+import contextlib
 import ctypes
 import ctypes.util
 import math
@@ -18,6 +19,7 @@ import time
 from dataclasses import dataclass, field
 
 import torch
+from torch import nn
 from torch.func import functional_call, stack_module_state
 from tqdm.auto import tqdm
 
@@ -39,45 +41,74 @@ def fast_enabled(fast=None) -> bool:
     return os.environ.get(FAST_ENV, "1").lower() not in ("0", "false", "no")
 
 
-def fast_cpu(mmap_threshold=1 << 30, trim_threshold=1 << 28) -> dict:
+def fast_cpu(mmap_threshold=1 << 30, trim_threshold=2**31 - 1) -> dict:
     """Tune this process's glibc malloc for training on a CPU; returns what was set.
 
     Why: PyTorch's CPU tensors come straight from malloc, and glibc serves every block above
-    its mmap threshold (at most 32 MiB, dynamically) with a fresh mmap and unmaps it on free.
-    A 256x256 SIREN step allocates about twenty 64 MiB activations and gradients, so every
-    step page-faults ~1.8 GB of zeroed pages in again (~460,000 faults per step measured here):
-    a third of the step time on 2 cores. Raising the mmap threshold to `mmap_threshold` and
-    the trim threshold to `trim_threshold` keeps that memory in the heap, to be reused.
+    its mmap threshold (at most 32 MiB, dynamically) with a fresh mmap and unmaps it on free;
+    smaller blocks come from the heap, whose free top is handed back to the kernel once it
+    exceeds the trim threshold (128 KiB by default). A 256x256 SIREN step allocates about twenty
+    64 MiB activations and gradients and frees them all at its end, so every step page-faults
+    ~1.8 GB of zeroed pages in again (~460,000 faults per step measured here): a third of the
+    step time on 2 cores. Raising the mmap threshold to `mmap_threshold` and the trim threshold
+    to `trim_threshold` keeps that memory in the heap, to be reused. (mallopt takes a C int: 2 GiB
+    - 1 is the largest trim threshold; 256 MiB, tried first, was below one step's ~1 GB and
+    left ~150,000 faults per step.)
 
     The setting is process-wide and lasts until the process ends (it changes where memory comes
-    from, never a result: training is bit-identical). Cost: freed memory is returned to the
-    system less eagerly, so the peak resident memory of a large fit can be up to ~2x higher.
-    `fit` and `fit_many` call this on CPU unless `fast=False` or INR_FAST=0. It does nothing
+    from, never a result). Cost: during a fit freed memory stays in the process, so its peak
+    resident memory can be up to ~2x higher; `fit` and `fit_many` hand it back when they end
+    (malloc_trim). They call this on CPU unless `fast=False` or INR_FAST=0. It does nothing
     (returns {}) outside Linux/glibc. `torch.set_float32_matmul_precision` is deliberately not
-    touched: it made no difference on the benchmark CPU (no bf16 matmul units), and on a GPU it
-    enables TF32, which changes results.
+    touched: it made no real difference on the benchmark CPU, and on a GPU it enables TF32,
+    which changes results (see bench/README.md).
     """
     if _FAST_STATE["applied"]:
         return _FAST_STATE["settings"]
     settings = {}
-    if sys.platform.startswith("linux"):
-        try:
-            libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
-            mallopt = libc.mallopt
-        except (OSError, AttributeError):  # musl or no libc: nothing to tune
-            mallopt = None
-        if mallopt is not None:
-            if mallopt(_M_MMAP_THRESHOLD, int(mmap_threshold)) == 1:
-                settings["M_MMAP_THRESHOLD"] = int(mmap_threshold)
-            if mallopt(_M_TRIM_THRESHOLD, int(trim_threshold)) == 1:
-                settings["M_TRIM_THRESHOLD"] = int(trim_threshold)
+    libc = _libc()
+    if libc is not None:
+        if libc.mallopt(_M_MMAP_THRESHOLD, int(mmap_threshold)) == 1:
+            settings["M_MMAP_THRESHOLD"] = int(mmap_threshold)
+        if libc.mallopt(_M_TRIM_THRESHOLD, int(trim_threshold)) == 1:
+            settings["M_TRIM_THRESHOLD"] = int(trim_threshold)
     _FAST_STATE.update(applied=True, settings=settings)
     return settings
+
+
+def _libc():
+    """glibc through ctypes, or None (not Linux, musl, ...): then there is nothing to tune."""
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        libc.mallopt, libc.malloc_trim  # noqa: B018 (both must exist)
+    except (OSError, AttributeError):
+        return None
+    return libc
+
+
+def _release_memory():
+    """After a fit under fast_cpu(): give the heap's free memory back to the system."""
+    if _FAST_STATE["settings"]:
+        _libc().malloc_trim(0)
 
 
 def _maybe_fast(fast, dev):
     if dev.type == "cpu" and fast_enabled(fast):
         fast_cpu()
+
+
+@contextlib.contextmanager
+def _tf32_matmuls(on):
+    """float32 matrix products in TF32 (precision 'high') inside the block, when `on`."""
+    old = torch.get_float32_matmul_precision()
+    if on:
+        torch.set_float32_matmul_precision("high")
+    try:
+        yield
+    finally:
+        torch.set_float32_matmul_precision(old)
 
 
 def progress_enabled(progress=None) -> bool:
@@ -150,7 +181,7 @@ def _make_optimizer(name, params, lr, weight_decay):
 
 def fit(model, coords, target=None, *, steps, lr=1e-4, batch_size=None, optimizer="adam",
         weight_decay=0.0, lr_decay=None, loss_fn=None, data_range=None, seed=0, progress=None,
-        callback=None, callback_every=None, desc=None, fast=None) -> History:
+        callback=None, callback_every=None, desc=None, fast=None, tf32=False) -> History:
     """Train `model` on coords (N, d) -> target (N, C) and return its History.
 
     `coords` may be a Signal (its values are the target and its data range the PSNR's).
@@ -160,6 +191,9 @@ def fit(model, coords, target=None, *, steps, lr=1e-4, batch_size=None, optimize
     A NaN or infinite loss stops training with an error naming the step.
     On a CPU, `fast` (default: on unless INR_FAST=0) applies `fast_cpu()` first: a
     process-wide malloc setting that makes large steps faster without changing any result.
+    `tf32=True` lets a GPU's matrix units multiply float32 with a 10-bit mantissa during this fit
+    (1.3-1.9x per step on an H100, < 0.1 dB PSNR after 500 steps: bench/README.md); off by
+    default because derivatives of the fitted network (Poisson chapter) lose precision with it.
     """
     if isinstance(coords, Signal):
         coords, target, data_range = coords.coords, coords.values, data_range or coords.data_range
@@ -183,36 +217,38 @@ def fit(model, coords, target=None, *, steps, lr=1e-4, batch_size=None, optimize
     order, pos = None, n
     bar = tqdm(total=steps, desc=desc or "fit", disable=not progress_enabled(progress), leave=False)
     every = max(1, steps // 100)
-    start = time.perf_counter()
-    for step in range(1, steps + 1):
-        if batch_size < n:
-            if pos + batch_size > n:
-                order, pos = torch.randperm(n, generator=gen).to(dev), 0
-            idx = order[pos:pos + batch_size]
-            pos += batch_size
-            xb, yb = coords[idx], target[idx]
-        else:
-            xb, yb = coords, target
-        loss = loss_fn(model, xb, yb) if loss_fn else torch.mean((model(xb) - yb) ** 2)
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        opt.step()
-        if sched:
-            sched.step()
-        value = loss.item()
-        if not math.isfinite(value):
-            bar.close()
-            raise _nan_error(value, step, lr)
-        hist.step.append(step)
-        hist.loss.append(value)
-        hist.psnr.append(psnr_from_mse(value, data_range) if data_range and not loss_fn else None)
-        hist.seconds.append(time.perf_counter() - start)
-        if step % every == 0 or step == steps:
-            bar.update(step - bar.n)
-            bar.set_postfix(loss=f"{value:.2e}", **({"psnr": f"{hist.psnr[-1]:.1f}dB"} if hist.psnr[-1] else {}))
-        if callback and callback_every and (step % callback_every == 0 or step == steps):
-            callback(step, model, hist)
-    bar.close()
+    with _tf32_matmuls(tf32):
+        start = time.perf_counter()
+        for step in range(1, steps + 1):
+            if batch_size < n:
+                if pos + batch_size > n:
+                    order, pos = torch.randperm(n, generator=gen).to(dev), 0
+                idx = order[pos:pos + batch_size]
+                pos += batch_size
+                xb, yb = coords[idx], target[idx]
+            else:
+                xb, yb = coords, target
+            loss = loss_fn(model, xb, yb) if loss_fn else torch.mean((model(xb) - yb) ** 2)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            if sched:
+                sched.step()
+            value = loss.item()
+            if not math.isfinite(value):
+                bar.close()
+                raise _nan_error(value, step, lr)
+            hist.step.append(step)
+            hist.loss.append(value)
+            hist.psnr.append(psnr_from_mse(value, data_range) if data_range and not loss_fn else None)
+            hist.seconds.append(time.perf_counter() - start)
+            if step % every == 0 or step == steps:
+                bar.update(step - bar.n)
+                bar.set_postfix(loss=f"{value:.2e}", **({"psnr": f"{hist.psnr[-1]:.1f}dB"} if hist.psnr[-1] else {}))
+            if callback and callback_every and (step % callback_every == 0 or step == steps):
+                callback(step, model, hist)
+        bar.close()
+    _release_memory()
     return hist
 
 
@@ -252,28 +288,28 @@ class _Unbatchable(Exception):
 
 
 def _stack_activation(acts):
-    """A function z (K, N, W) -> activation, for the i-th activation of K models."""
-    from .activations import Sine, SquareWave, TriangleWave
+    """(omega (K, 1, 1) or None, f) for the i-th activation of K models: the layer computes
+    f(omega * (W h + b)), with omega folded into the stacked weights as INR.forward does."""
+    from .activations import Sine
 
     kinds = {type(a) for a in acts}
     if len(kinds) != 1:
         raise _Unbatchable("different activation types")
     kind = kinds.pop()
-    if kind is Sine:
-        omega = torch.stack([a.omega for a in acts]).reshape(-1, 1, 1)
-        return lambda z: torch.sin(omega * z)
-    if kind in (SquareWave, TriangleWave):
+    if issubclass(kind, Sine):
         a0 = acts[0]
-        if not all(torch.equal(a.harmonics, a0.harmonics) and torch.equal(a.coeffs, a0.coeffs)
-                   for a in acts):
+        if any(set(dict(a.named_buffers())) != set(dict(a0.named_buffers())) for a in acts) or \
+                not all(torch.equal(b, dict(a.named_buffers())[n])
+                        for a in acts for n, b in a0.named_buffers() if n != "omega"):
             raise _Unbatchable("different numbers of modes")
-        omega = torch.stack([a.omega for a in acts]).reshape(-1, 1, 1, 1)
-        return lambda z: (torch.sin(omega * z[..., None] * a0.harmonics) * a0.coeffs).sum(-1)
+        return torch.stack([a.omega for a in acts]).reshape(-1, 1, 1), a0.wave
     # stateless elementwise modules (ReLU, GELU, ELU, Tanh): identical settings, no state
     if any(list(a.parameters()) or list(a.buffers()) for a in acts) or \
             len({a.extra_repr() for a in acts}) != 1 or kind.__module__ != "torch.nn.modules.activation":
         raise _Unbatchable(f"activation {kind.__name__} not supported by the batched path")
-    return acts[0]
+    if kind is nn.ReLU:
+        return None, lambda z: torch.relu_(z)  # nothing else reads the pre-activation
+    return None, acts[0]
 
 
 class _BatchedINR:
@@ -306,20 +342,23 @@ class _BatchedINR:
                                          ).clone().requires_grad_(True)
         self.n_lin, self.sigmoid = n_lin, m0.sigmoid_output
         self.acts = [_stack_activation([m.acts[i] for m in models]) for i in range(n_lin - 1)]
+        self.acts.append((None, None))  # the output layer
         self.has_bias = [f"linears.{i}.bias" in self.params for i in range(n_lin)]
 
     def __call__(self, x=None):
         h = self.x if x is None else x
-        for i in range(self.n_lin):
+        for i, (omega, act) in enumerate(self.acts):
             w = self.params[f"linears.{i}.weight"].transpose(1, 2)  # (K, in, out)
-            if self.has_bias[i]:
-                b = self.params[f"linears.{i}.bias"].unsqueeze(1)  # (K, 1, out)
+            b = self.params[f"linears.{i}.bias"].unsqueeze(1) if self.has_bias[i] else None  # (K, 1, out)
+            if omega is not None:
+                w, b = omega * w, None if b is None else omega * b
+            if b is not None:
                 # a shared (N, in) input (the first layer) broadcasts over the K models
                 h = torch.baddbmm(b, h, w) if h.dim() == 3 else torch.matmul(h, w) + b
             else:
                 h = torch.bmm(h, w) if h.dim() == 3 else torch.matmul(h, w)
-            if i < self.n_lin - 1:
-                h = self.acts[i](h)
+            if act is not None:
+                h = act(h)
         return torch.sigmoid(h) if self.sigmoid else h
 
 
@@ -353,7 +392,7 @@ def _batched_network(models, coords, check=True):
 
 
 def fit_many(models, coords, target, *, steps, lr=1e-4, data_range=None, progress=None,
-             desc=None, fast=None) -> list:
+             desc=None, fast=None, tf32=False) -> list:
     """Train K models of identical shape at once, as one batched network (full batch, Adam, MSE).
 
     They may differ in their weights, seeds, omegas and init; `target` is (N, C), shared, or
@@ -362,7 +401,7 @@ def fit_many(models, coords, target, *, steps, lr=1e-4, data_range=None, progres
 
     INR models (any activation of inrlib, any encoding) are trained with batched matrix
     products over stacked weights; any other identically-shaped modules with torch.func.vmap.
-    `fast` as in `fit`.
+    `fast` and `tf32` as in `fit`.
     """
     models = list(models)
     k = len(models)
@@ -393,21 +432,22 @@ def fit_many(models, coords, target, *, steps, lr=1e-4, data_range=None, progres
     losses = torch.empty(steps, k, dtype=torch.float64)
     every = max(1, steps // 100)
     seconds = []
-    start = time.perf_counter()
-    for step in range(1, steps + 1):
-        per_model = ((forward() - targets) ** 2).mean(dim=(1, 2))
-        opt.zero_grad(set_to_none=True)
-        per_model.sum().backward()  # models share no parameters, so each gets its own gradient
-        opt.step()
-        losses[step - 1] = per_model.detach().to("cpu", torch.float64)  # one sync per step
-        seconds.append(time.perf_counter() - start)
-        if not torch.isfinite(losses[step - 1]).all():
-            bar.close()
-            i = int((~torch.isfinite(losses[step - 1])).nonzero()[0])
-            raise FloatingPointError(f"model {i}: " + str(_nan_error(float(losses[step - 1, i]), step, lr)))
-        if step % every == 0 or step == steps:
-            bar.update(step - bar.n)
-    bar.close()
+    with _tf32_matmuls(tf32):
+        start = time.perf_counter()
+        for step in range(1, steps + 1):
+            per_model = ((forward() - targets) ** 2).mean(dim=(1, 2))
+            opt.zero_grad(set_to_none=True)
+            per_model.sum().backward()  # models share no parameters, so each gets its own gradient
+            opt.step()
+            losses[step - 1] = per_model.detach().to("cpu", torch.float64)  # one sync per step
+            seconds.append(time.perf_counter() - start)
+            if not torch.isfinite(losses[step - 1]).all():
+                bar.close()
+                i = int((~torch.isfinite(losses[step - 1])).nonzero()[0])
+                raise FloatingPointError(f"model {i}: " + str(_nan_error(float(losses[step - 1, i]), step, lr)))
+            if step % every == 0 or step == steps:
+                bar.update(step - bar.n)
+        bar.close()
     table = losses.T.tolist()
     for h, values in zip(hists, table):
         h.step = list(range(1, steps + 1))
@@ -418,4 +458,6 @@ def fit_many(models, coords, target, *, steps, lr=1e-4, data_range=None, progres
         for i, m in enumerate(models):
             for name, p in m.named_parameters():
                 p.copy_(params[name][i])
+    del params, forward, opt
+    _release_memory()
     return hists

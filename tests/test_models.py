@@ -125,3 +125,26 @@ def test_siren_activation_statistics_at_paper_init():
     assert paper.max() < 0.06, paper
     default = _layer_stats("pytorch")
     assert default[:, 0].min() > 0.2, default
+
+
+@pytest.mark.parametrize("activation", ["sine", "square", "relu", "tanh"])
+def test_forward_is_the_layerwise_formula(activation):
+    # INR folds omega into the weights and applies ReLU in place: still act(omega (W h + b)) per layer
+    m = inr.INR(width=16, depth=3, activation=activation, first_omega=20.0, hidden_omega=25.0,
+                n_modes=3, seed=0)
+    x = torch.rand(50, 2) * 2 - 1
+    h = x
+    for lin, act in zip(m.linears[:-1], m.acts):
+        h = act(h @ lin.weight.T + lin.bias)  # the modules' own forward: act(x) = wave(omega x)
+    want = h @ m.linears[-1].weight.T + m.linears[-1].bias
+    assert torch.allclose(m(x), want, atol=1e-5)
+    y, trace = m(x, return_activations=True)
+    assert torch.allclose(y, want, atol=1e-5) and len(trace) == 3
+    if activation == "sine":  # the traced pre-activation is the sine's argument omega (W h + b)
+        assert torch.allclose(torch.sin(trace[0][0]), trace[0][1], atol=1e-6)
+    if activation == "relu":  # the in-place ReLU keeps the graph intact: input gradients agree
+        xg = x.clone().requires_grad_(True)
+        g = torch.autograd.grad(m(xg).sum(), xg)[0]
+        xr = x.clone().requires_grad_(True)
+        g2 = torch.autograd.grad(m(xr, return_activations=True)[0].sum(), xr)[0]
+        assert torch.allclose(g, g2)

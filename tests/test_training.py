@@ -191,3 +191,45 @@ def test_fast_cpu_is_documented_idempotent_and_opt_out(monkeypatch):
     assert not T.fast_enabled() and T.fast_enabled(True)
     monkeypatch.setenv("INR_FAST", "1")
     assert T.fast_enabled() and not T.fast_enabled(False)
+
+
+def test_fast_cpu_trim_threshold_fits_mallopts_int_and_a_whole_step():
+    # mallopt takes a C int: a larger value would wrap around; 256 MiB (the first try) was
+    # below the ~1 GB that a 256x256 step frees at its end, so the heap was trimmed every step
+    settings = T.fast_cpu()
+    if "M_TRIM_THRESHOLD" in settings:
+        assert 1 << 30 < settings["M_TRIM_THRESHOLD"] <= 2**31 - 1
+
+
+def test_fast_cpu_stops_the_page_faults_of_large_activations():
+    # Mechanism check (not a timing): in a fresh process, allocating and freeing eight 64 MiB
+    # tensors per round page-faults all 512 MiB in again each round under glibc's defaults,
+    # and (almost) nothing once fast_cpu() has run.
+    import subprocess
+    import sys
+    code = (
+        "import resource, sys, torch, inrlib as inr\n"
+        "if sys.argv[1] == 'fast' and not inr.fast_cpu(): print(-1); raise SystemExit\n"
+        "flt = lambda: resource.getrusage(resource.RUSAGE_SELF).ru_minflt\n"
+        "for r in range(4):\n"
+        "    f = flt(); ts = [torch.ones(65536, 256) for _ in range(8)]; del ts\n"
+        "print(flt() - f)\n")
+    faults = {}
+    for mode in ("default", "fast"):
+        out = subprocess.run([sys.executable, "-c", code, mode], capture_output=True, text=True,
+                             check=True)
+        faults[mode] = int(out.stdout.split()[-1])
+    if faults["fast"] == -1:
+        pytest.skip("no glibc malloc to tune on this platform")
+    assert faults["default"] > 100_000  # 512 MiB / 4 KiB pages = 131,072
+    assert faults["fast"] < 5_000
+
+
+def test_tf32_is_scoped_to_the_fit(image):
+    before = torch.get_float32_matmul_precision()
+    seen = []
+    inr.fit(inr.siren(width=8, depth=1), image, steps=2, tf32=True, callback_every=1,
+            callback=lambda *a: seen.append(torch.get_float32_matmul_precision()))
+    assert seen == ["high", "high"] and torch.get_float32_matmul_precision() == before
+    inr.fit_many([inr.siren(width=8, depth=1)], image.coords, image.values, steps=1, tf32=True)
+    assert torch.get_float32_matmul_precision() == before
