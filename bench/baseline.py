@@ -50,7 +50,7 @@ class Siren(nn.Module):
 
 def positional_encoding(x, L=10):
     """NeRF's gamma(x) = [x, sin(2^k pi x) (all k, all axes), cos(2^k pi x) (all k, all axes)]."""
-    freqs = math.pi * 2.0 ** torch.arange(L, dtype=x.dtype)
+    freqs = math.pi * 2.0 ** torch.arange(L, dtype=x.dtype, device=x.device)
     angles = (x[:, None, :] * freqs[:, None]).reshape(x.shape[0], -1)
     return torch.cat([x, torch.sin(angles), torch.cos(angles)], dim=-1)
 
@@ -97,6 +97,41 @@ def train(model, coords, target, steps, lr=1e-4, on_step=None):
         optim.zero_grad()
         loss.backward()
         optim.step()
+        losses.append(loss.item())
+        if on_step:
+            on_step(step)
+    return np.array(losses)
+
+
+def train_graphed(model, coords, target, steps, lr=1e-4, on_step=None):
+    """The same loop with the whole step (forward, backward, Adam) captured once as a CUDA
+    graph and replayed: the recipe of PyTorch's CUDA-graphs notes (capturable Adam, warm-up on
+    a side stream, static input and loss tensors). One loss.item() per step, as in `train`."""
+    optim = torch.optim.Adam(lr=lr, params=model.parameters(), capturable=True)
+    side = torch.cuda.Stream()
+    side.wait_stream(torch.cuda.current_stream())
+    with torch.cuda.stream(side):  # warm-up: cuBLAS handles, Adam state (three steps)
+        saved = {k: v.clone() for k, v in model.state_dict().items()}
+        for _ in range(3):
+            optim.zero_grad(set_to_none=True)
+            ((model(coords) - target) ** 2).mean().backward()
+            optim.step()
+    torch.cuda.current_stream().wait_stream(side)
+    with torch.no_grad():  # undo the warm-up steps: start from the same weights as `train`
+        model.load_state_dict(saved)
+        for st in optim.state.values():
+            for key in ("exp_avg", "exp_avg_sq"):
+                st[key].zero_()
+            st["step"].zero_()
+    graph = torch.cuda.CUDAGraph()
+    optim.zero_grad(set_to_none=True)
+    with torch.cuda.graph(graph):
+        loss = ((model(coords) - target) ** 2).mean()
+        loss.backward()
+        optim.step()
+    losses = []
+    for step in range(steps):
+        graph.replay()
         losses.append(loss.item())
         if on_step:
             on_step(step)
