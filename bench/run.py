@@ -217,19 +217,21 @@ def print_trajectories(res, models, size, steps, variants):
                   f"{dmax:10.3f}")
 
 
-def sweep_bench(k, width, sizes, steps, repeats, device):
-    """K SIRENs of `width` (depth 3, different seeds and omegas): fit_many vs K fits in a row.
+SWEEP_FAMILIES = {
+    "siren": ("SIRENs, omega0 10..80", lambda i, w: dict(activation="sine", first_omega=10.0 + 10 * i)),
+    "relu_pe": ("ReLU + posenc L=6", lambda i, w: dict(activation="relu", encoding="posenc", L=6)),
+}
 
-    Both run once untimed first (first-call costs: lazy initialisation, kernel selection)."""
+
+def sweep_bench(k, width, sizes, steps, repeats, device, families=("siren", "relu_pe")):
+    """K networks of `width` (depth 3, seeds 0..K-1): fit_many vs K fits one after another.
+
+    Both paths run once untimed first (first-call costs: lazy initialisation, kernel selection)."""
     import torch
 
     import inrlib as inr
 
     dev = torch.device(device)
-
-    def make():
-        return [inr.siren(width=width, depth=3, first_omega=10.0 + 10 * i, seed=i).to(dev)
-                for i in range(k)]
 
     def timed(f):
         if dev.type == "cuda":
@@ -240,30 +242,37 @@ def sweep_bench(k, width, sizes, steps, repeats, device):
             torch.cuda.synchronize()
         return time.perf_counter() - t, out
 
-    print(f"\nSweep: K={k} SIRENs of width {width} (depth 3, omegas 10..{10 * k}, seeds 0..{k - 1}), "
-          f"{steps} steps, full batch; median of {repeats} (both paths warmed up once)")
-    print(f"{'image':>9s} {'points':>7s} {'K x fit()':>10s} {'fit_many()':>11s} {'speed-up':>9s} "
+    print(f"\nSweep: K={k} networks of width {width} (depth 3, seeds 0..{k - 1}), {steps} steps, "
+          f"full batch, Adam; median of {repeats} (both paths warmed up once)")
+    print(f"{'networks':24s} {'image':>9s} {'K x fit()':>10s} {'fit_many()':>11s} {'speed-up':>9s} "
           f"{'max rel. d(loss)':>17s} {'max |dW|':>9s}")
     ratios = {}
-    for size in sizes:
-        img = inr.load_image("camera", size=size).to(dev)
-        inr.fit(make()[0], img, steps=3, progress=False)
-        inr.fit_many(make(), img.coords, img.values, steps=3, progress=False)
-        seq_t, bat_t, diffs, wdiffs = [], [], [], []
-        for _ in range(repeats):
-            ms, mb = make(), make()
-            t, hs = timed(lambda: [inr.fit(m, img, steps=steps, lr=1e-4, progress=False) for m in ms])
-            seq_t.append(t)
-            t, hb = timed(lambda: inr.fit_many(mb, img.coords, img.values, steps=steps, lr=1e-4,
-                                               data_range=2.0, progress=False))
-            bat_t.append(t)
-            diffs.append(max(abs(a.loss[-1] - b.loss[-1]) / b.loss[-1] for a, b in zip(hb, hs)))
-            wdiffs.append(max(float((a.linears[1].weight - b.linears[1].weight).detach().abs().max())
-                              for a, b in zip(mb, ms)))
-        sq, bt = statistics.median(seq_t), statistics.median(bat_t)
-        ratios[size] = sq / bt
-        print(f"{size:4d}x{size:<4d} {size * size:7d} {sq:9.2f}s {bt:10.2f}s {sq / bt:8.2f}x "
-              f"{max(diffs):17.1e} {max(wdiffs):9.1e}")
+    for fam in families:
+        label, kw = SWEEP_FAMILIES[fam]
+
+        def make():
+            return [inr.INR(width=width, depth=3, seed=i, **kw(i, width)).to(dev) for i in range(k)]
+
+        for size in sizes:
+            img = inr.load_image("camera", size=size).to(dev)
+            inr.fit(make()[0], img, steps=3, progress=False)
+            inr.fit_many(make(), img.coords, img.values, steps=3, progress=False)
+            seq_t, bat_t, diffs, wdiffs = [], [], [], []
+            for _ in range(repeats):
+                ms, mb = make(), make()
+                t, hs = timed(lambda: [inr.fit(m, img, steps=steps, lr=1e-4, progress=False)
+                                       for m in ms])
+                seq_t.append(t)
+                t, hb = timed(lambda: inr.fit_many(mb, img.coords, img.values, steps=steps,
+                                                   lr=1e-4, data_range=2.0, progress=False))
+                bat_t.append(t)
+                diffs.append(max(abs(a.loss[-1] - b.loss[-1]) / b.loss[-1] for a, b in zip(hb, hs)))
+                wdiffs.append(max(float((a.linears[1].weight - b.linears[1].weight).detach().abs().max())
+                                  for a, b in zip(mb, ms)))
+            sq, bt = statistics.median(seq_t), statistics.median(bat_t)
+            ratios[(fam, size)] = sq / bt
+            print(f"{label:24s} {size:4d}x{size:<4d} {sq:9.2f}s {bt:10.2f}s {sq / bt:8.2f}x "
+                  f"{max(diffs):17.1e} {max(wdiffs):9.1e}")
     return ratios
 
 
