@@ -80,28 +80,21 @@ def child(job):
     if dev.type == "cuda":
         torch.cuda.reset_peak_memory_stats()
     rss0 = _maxrss_mb()
+    stamps = []  # both paths are timed from t0: their own set-up counts in the first step
+
+    def on_step(*_):
+        stamps.append((time.perf_counter() - t0, time.process_time() - c0))
+
     t0, c0 = time.perf_counter(), time.process_time()
     if job["variant"].startswith("baseline"):
-        stamps = []
-
-        def on_step(step):
-            stamps.append((time.perf_counter() - t0, time.process_time() - c0))
-
         train = B.train_graphed if job["variant"] == "baseline_graph" else B.train
         losses = train(model, x, y, job["steps"], lr=1e-4, on_step=on_step).tolist()
-        seconds = [s for s, _ in stamps]
-        cpu = [c for _, c in stamps]
     else:
-        stamps = []  # from t0, as for the baseline: fit's own set-up counts in the first step
-
-        def on_step(*_):
-            stamps.append((time.perf_counter() - t0, time.process_time() - c0))
-
-        hist = inr.fit(model, x, y, steps=job["steps"], lr=1e-4, data_range=2.0, progress=False,
-                       callback=on_step, callback_every=1, tf32=job["variant"] == "inrlib_tf32")
-        losses = hist.loss
-        seconds = [s for s, _ in stamps]
-        cpu = [c for _, c in stamps]
+        losses = inr.fit(model, x, y, steps=job["steps"], lr=1e-4, data_range=2.0, progress=False,
+                         callback=on_step, callback_every=1,
+                         tf32=job["variant"] == "inrlib_tf32").loss
+    seconds = [s for s, _ in stamps]
+    cpu = [c for _, c in stamps]
     d = [b - a for a, b in zip([0.0] + seconds[:-1], seconds)][1:] or seconds
     dc = [b - a for a, b in zip([0.0] + cpu[:-1], cpu)][1:] or cpu
     out = dict(job, losses=losses, seconds=seconds, step_s=statistics.median(d),
@@ -218,8 +211,8 @@ def print_trajectories(res, models, size, steps, variants):
 
 
 SWEEP_FAMILIES = {
-    "siren": ("SIRENs, omega0 10..80", lambda i, w: dict(activation="sine", first_omega=10.0 + 10 * i)),
-    "relu_pe": ("ReLU + posenc L=6", lambda i, w: dict(activation="relu", encoding="posenc", L=6)),
+    "siren": ("SIRENs, omega0 10..80", lambda i: dict(activation="sine", first_omega=10.0 + 10 * i)),
+    "relu_pe": ("ReLU + posenc L=6", lambda i: dict(activation="relu", encoding="posenc", L=6)),
 }
 
 
@@ -251,7 +244,7 @@ def sweep_bench(k, width, sizes, steps, repeats, device, families=("siren", "rel
         label, kw = SWEEP_FAMILIES[fam]
 
         def make():
-            return [inr.INR(width=width, depth=3, seed=i, **kw(i, width)).to(dev) for i in range(k)]
+            return [inr.INR(width=width, depth=3, seed=i, **kw(i)).to(dev) for i in range(k)]
 
         for size in sizes:
             img = inr.load_image("camera", size=size).to(dev)

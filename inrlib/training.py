@@ -12,6 +12,7 @@ Speed (measured in bench/, see bench/README.md):
 import contextlib
 import ctypes
 import ctypes.util
+import functools
 import math
 import os
 import sys
@@ -76,6 +77,7 @@ def fast_cpu(mmap_threshold=1 << 30, trim_threshold=2**31 - 1) -> dict:
     return settings
 
 
+@functools.cache
 def _libc():
     """glibc through ctypes, or None (not Linux, musl, ...): then there is nothing to tune."""
     if not sys.platform.startswith("linux"):
@@ -88,27 +90,22 @@ def _libc():
     return libc
 
 
-def _release_memory():
-    """After a fit under fast_cpu(): give the heap's free memory back to the system."""
-    if _FAST_STATE["settings"]:
-        _libc().malloc_trim(0)
-
-
-def _maybe_fast(fast, dev):
+@contextlib.contextmanager
+def _training(dev, fast, tf32):
+    """Around a training loop: fast_cpu() on a CPU (unless opted out) and TF32 if asked;
+    afterwards, also after an error, the matmul precision is restored and the heap's free memory
+    handed back to the system (malloc_trim), so a kernel does not keep a large fit's peak."""
     if dev.type == "cpu" and fast_enabled(fast):
         fast_cpu()
-
-
-@contextlib.contextmanager
-def _tf32_matmuls(on):
-    """float32 matrix products in TF32 (precision 'high') inside the block, when `on`."""
     old = torch.get_float32_matmul_precision()
-    if on:
+    if tf32:
         torch.set_float32_matmul_precision("high")
     try:
         yield
     finally:
         torch.set_float32_matmul_precision(old)
+        if _FAST_STATE["settings"]:
+            _libc().malloc_trim(0)
 
 
 def progress_enabled(progress=None) -> bool:
@@ -206,7 +203,6 @@ def fit(model, coords, target=None, *, steps, lr=1e-4, batch_size=None, optimize
     model.check_coords(coords) if hasattr(model, "check_coords") else None
     _check_targets(target)
     dev = next(model.parameters()).device
-    _maybe_fast(fast, dev)
     coords, target = coords.to(dev), target.to(dev)
     opt = _make_optimizer(optimizer, model.parameters(), lr, weight_decay)
     sched = torch.optim.lr_scheduler.StepLR(opt, *lr_decay) if lr_decay else None
@@ -217,7 +213,7 @@ def fit(model, coords, target=None, *, steps, lr=1e-4, batch_size=None, optimize
     order, pos = None, n
     bar = tqdm(total=steps, desc=desc or "fit", disable=not progress_enabled(progress), leave=False)
     every = max(1, steps // 100)
-    with _tf32_matmuls(tf32):
+    with _training(dev, fast, tf32):
         start = time.perf_counter()
         for step in range(1, steps + 1):
             if batch_size < n:
@@ -248,7 +244,6 @@ def fit(model, coords, target=None, *, steps, lr=1e-4, batch_size=None, optimize
             if callback and callback_every and (step % callback_every == 0 or step == steps):
                 callback(step, model, hist)
         bar.close()
-    _release_memory()
     return hist
 
 
@@ -298,17 +293,21 @@ def _stack_activation(acts):
     kind = kinds.pop()
     if issubclass(kind, Sine):
         a0 = acts[0]
-        if any(set(dict(a.named_buffers())) != set(dict(a0.named_buffers())) for a in acts) or \
-                not all(torch.equal(b, dict(a.named_buffers())[n])
-                        for a in acts for n, b in a0.named_buffers() if n != "omega"):
-            raise _Unbatchable("different numbers of modes")
+        def shape_buffers(a):  # everything but omega: harmonics and coefficients of the waves
+            return {n: b for n, b in a.named_buffers() if n != "omega"}
+
+        b0 = shape_buffers(a0)
+        for a in acts:
+            b = shape_buffers(a)
+            if b.keys() != b0.keys() or not all(torch.equal(b[n], b0[n]) for n in b0):
+                raise _Unbatchable("different numbers of modes")
         return torch.stack([a.omega for a in acts]).reshape(-1, 1, 1), a0.wave
     # stateless elementwise modules (ReLU, GELU, ELU, Tanh): identical settings, no state
     if any(list(a.parameters()) or list(a.buffers()) for a in acts) or \
             len({a.extra_repr() for a in acts}) != 1 or kind.__module__ != "torch.nn.modules.activation":
         raise _Unbatchable(f"activation {kind.__name__} not supported by the batched path")
     if kind is nn.ReLU:
-        return None, lambda z: torch.relu_(z)  # nothing else reads the pre-activation
+        return None, torch.relu_  # in place: nothing else reads the pre-activation
     return None, acts[0]
 
 
@@ -414,7 +413,6 @@ def fit_many(models, coords, target, *, steps, lr=1e-4, data_range=None, progres
         raise ValueError("fit_many needs models of identical architecture (same widths, depth, "
                          "encoding size); train differently-shaped ones with fit()")
     dev = next(models[0].parameters()).device
-    _maybe_fast(fast, dev)
     if hasattr(models[0], "check_coords"):
         models[0].check_coords(coords)
     coords, target = coords.to(dev), target.to(dev)
@@ -432,7 +430,7 @@ def fit_many(models, coords, target, *, steps, lr=1e-4, data_range=None, progres
     losses = torch.empty(steps, k, dtype=torch.float64)
     every = max(1, steps // 100)
     seconds = []
-    with _tf32_matmuls(tf32):
+    with _training(dev, fast, tf32):
         start = time.perf_counter()
         for step in range(1, steps + 1):
             per_model = ((forward() - targets) ** 2).mean(dim=(1, 2))
@@ -458,6 +456,4 @@ def fit_many(models, coords, target, *, steps, lr=1e-4, data_range=None, progres
         for i, m in enumerate(models):
             for name, p in m.named_parameters():
                 p.copy_(params[name][i])
-    del params, forward, opt
-    _release_memory()
     return hists
