@@ -1,4 +1,9 @@
-"""Activations the book compares; the periodic ones carry their frequency omega as a buffer."""
+"""Activations the book compares. The sine family carries its frequency omega as a buffer.
+
+`is_sine` is the one test for "does this layer compute sin(omega (W h + b))"; `fold_omega` and
+`activate` are the one implementation of such a layer, shared by `INR.forward` and the batched
+network of `fit_many`.
+"""
 import math
 
 import torch
@@ -8,10 +13,10 @@ from torch import nn
 class Sine(nn.Module):
     """sin(omega * x)."""
 
-    periodic = True
-
     def __init__(self, omega: float = 30.0):
         super().__init__()
+        if not float(omega) > 0:
+            raise ValueError(f"omega must be > 0, got {omega}")
         # A buffer (not a float) so that sweeps can stack networks with different omegas.
         self.register_buffer("omega", torch.tensor(float(omega)))
 
@@ -19,7 +24,7 @@ class Sine(nn.Module):
         return self.wave(self.omega * x)
 
     def wave(self, u):
-        """The activation of the already scaled argument u = omega * x (INR folds omega into W, b)."""
+        """The activation of the already scaled argument u = omega * x."""
         return torch.sin(u)
 
     def extra_repr(self):
@@ -33,7 +38,8 @@ class SquareWave(Sine):
         super().__init__(omega)
         if int(n_modes) != n_modes or n_modes < 1:
             raise ValueError(f"n_modes must be a whole number >= 1, got {n_modes}")
-        k = torch.arange(int(n_modes), dtype=torch.float32)
+        self.n_modes = int(n_modes)
+        k = torch.arange(self.n_modes, dtype=torch.float32)
         self.register_buffer("harmonics", 2 * k + 1)
         self.register_buffer("coeffs", self._coeffs(k))
 
@@ -43,6 +49,9 @@ class SquareWave(Sine):
 
     def wave(self, u):
         return (torch.sin(u[..., None] * self.harmonics) * self.coeffs).sum(-1)
+
+    def extra_repr(self):
+        return f"omega={self.omega.item():g}, n_modes={self.n_modes}"
 
 
 class TriangleWave(SquareWave):
@@ -59,16 +68,55 @@ ACTIVATIONS = {
 }
 
 
-def make_activation(name: str, omega: float = 30.0, n_modes: int = 4) -> nn.Module:
+def _check_name(name):
     if name not in ACTIVATIONS:
         raise ValueError(f"unknown activation {name!r}; choose one of {sorted(ACTIVATIONS)}")
+
+
+def is_sine(activation) -> bool:
+    """True for the sine family (sine, square, triangle), given a name or a module."""
+    if isinstance(activation, str):
+        _check_name(activation)
+        return issubclass(ACTIVATIONS[activation], Sine)
+    return isinstance(activation, Sine)
+
+
+def activation_options(name) -> dict:
+    """The options an activation takes, with their defaults."""
+    _check_name(name)
+    if not is_sine(name):
+        return {}
+    opts = {"first_omega": 30.0, "hidden_omega": 30.0}
+    return {**opts, "n_modes": 4} if ACTIVATIONS[name] is not Sine else opts
+
+
+def make_activations(name, depth, first_omega=30.0, hidden_omega=30.0, n_modes=None) -> list:
+    """One activation module per hidden layer: the first layer's sine runs at first_omega, the
+    others at hidden_omega (SIREN's omega_0 and its hidden omega)."""
+    _check_name(name)
     cls = ACTIVATIONS[name]
     if cls is Sine:
-        return Sine(omega)
-    if issubclass(cls, Sine):
-        return cls(omega, n_modes)
-    return cls()
+        return [Sine(first_omega if i == 0 else hidden_omega) for i in range(depth)]
+    if is_sine(name):
+        return [cls(first_omega if i == 0 else hidden_omega, n_modes) for i in range(depth)]
+    return [cls() for _ in range(depth)]
 
 
-def is_periodic(name: str) -> bool:
-    return getattr(ACTIVATIONS.get(name), "periodic", False)
+def fold_omega(act, weight, bias):
+    """(omega W, omega b) for a sine layer, else (W, b): sin(omega (W h + b)) = sin((omega W) h
+    + omega b), and scaling W costs a width x width product where scaling the pre-activation
+    costs a pass over all N x width values, forward and backward. omega broadcasts: a scalar,
+    or (K, 1, 1) for K stacked models with weights (K, in, out) and biases (K, 1, out)."""
+    if not is_sine(act):
+        return weight, bias
+    return act.omega * weight, None if bias is None else act.omega * bias
+
+
+def activate(act, pre, inplace=False):
+    """The activation of a pre-activation computed with `fold_omega`'s weights. `inplace` lets
+    a ReLU overwrite `pre` (one N x width buffer less) when nothing else reads it."""
+    if is_sine(act):
+        return act.wave(pre)
+    if inplace and type(act) is nn.ReLU:
+        return torch.relu_(pre)
+    return act(pre)

@@ -45,7 +45,7 @@ def apply_init(layers, scheme: str, first_omega: float, hidden_omega: float):
         INITS[scheme](linear, is_first, is_last, first_omega if is_first else hidden_omega)
 
 
-# --- Variants of the SIREN scheme (the initialisation study of the book's chapter 5) ----------
+# --- Variants of the SIREN scheme (built with siren_scheme; the book's study: inrlib.book.init_study)
 #
 # Every variant below draws its weights like "paper" and then changes one thing, so that with the
 # same model seed two schemes differ only in what the scheme changes (paired comparisons).
@@ -103,27 +103,3 @@ def siren_scheme(first="uniform", first_scale=1.0, hidden="uniform", hidden_scal
                            bias_scale=bias_scale, bias_phase=bias_phase,
                            first_bias_scale=first_bias_scale)
     return scheme
-
-
-# name -> (the scheme's number in the study of seed 001, what changes w.r.t. "paper", settings)
-SEED001_SCHEMES = {
-    "first_normal": (4, "first layer N(0, (1/n)^2)", dict(first="normal")),
-    "first_uniform_3": (5, "first layer U(±3/n)", dict(first_scale=3.0)),
-    "first_normal_1.5": (6, "first layer N(0, (1.5/n)^2)", dict(first="normal", first_scale=1.5)),
-    "first_normal_1.73": (12, "first layer N(0, (1.73/n)^2)", dict(first="normal", first_scale=1.73)),
-    "normal_half": (8, "first N(0, (1.5/n)^2), hidden N(0, (√(6/n)/2ω)^2)",
-                    dict(first="normal", first_scale=1.5, hidden="normal", hidden_scale=0.5)),
-    "bias_zero": (15, "all biases 0", dict(bias_scale=0.0)),
-    "bias_div10": (17, "PyTorch biases / 10", dict(bias_scale=0.1)),
-    "bias_div15": (33, "PyTorch biases / 15", dict(bias_scale=1 / 15)),
-    "bias_div30": (21, "PyTorch biases / 30", dict(bias_scale=1 / 30)),
-    "bias_first0_div10": (18, "first bias 0, other biases / 10",
-                          dict(bias_scale=0.1, first_bias_scale=0.0)),
-    "bias_phase_pi": (22, "biases U(±π/ω)", dict(bias_phase=math.pi)),
-}
-for _name, (_num, _what, _kw) in SEED001_SCHEMES.items():
-    register_init(_name)(siren_scheme(**_kw))
-
-# What goes wrong without the paper's choices (the chapter's "what breaks" section).
-register_init("no_omega_division")(siren_scheme(divide_by_omega=False))
-register_init("wide_first")(siren_scheme(first_scale=10.0))

@@ -1,85 +1,158 @@
-"""One coordinate MLP for every model the book compares (SIREN, ReLU, ReLU + encodings, ...)."""
+"""One coordinate MLP for every model the book compares (SIREN, ReLU, ReLU + encodings, ...),
+and its configuration: a frozen, JSON-serialisable description that rebuilds it."""
+import json
+from dataclasses import asdict, dataclass, field
+
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .activations import Sine, is_periodic, make_activation
-from .encodings import make_encoding
+from .activations import activate, activation_options, fold_omega, is_sine, make_activations
+from .encodings import encoding_options, make_encoding
 from .init import apply_init
+
+OUTPUTS = ("linear", "sigmoid")
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    """Everything that defines an INR. `activation` and `encoding` are dicts holding their own
+    options, e.g. {"name": "sine", "first_omega": 30.0, "hidden_omega": 30.0} and
+    {"name": "posenc", "L": 10, "include_input": True}; `encoding` is None for raw coordinates.
+    `seed` (None: the global RNG) makes the initial weights reproducible."""
+
+    in_features: int = 2
+    out_features: int = 1
+    width: int = 256
+    depth: int = 4
+    activation: dict = field(default_factory=lambda: {"name": "sine", "first_omega": 30.0,
+                                                      "hidden_omega": 30.0})
+    encoding: dict | None = None
+    init: str = "paper"
+    output: str = "linear"
+    bias: bool = True
+    seed: int | None = None
+
+    def __post_init__(self):
+        for name in ("in_features", "out_features", "width", "depth"):
+            v = getattr(self, name)
+            if isinstance(v, bool) or int(v) != v or v < 1:
+                raise ValueError(f"{name} must be a whole number >= 1, got {v}")
+        if self.output not in OUTPUTS:
+            raise ValueError(f"output must be one of {OUTPUTS}, got {self.output!r}")
+        for part, options_of in (("activation", activation_options), ("encoding", encoding_options)):
+            spec = getattr(self, part)
+            if spec is None and part == "encoding":
+                continue
+            if not isinstance(spec, dict) or "name" not in spec:
+                raise ValueError(f"{part} must be a dict with a 'name', got {spec!r}")
+            unknown = set(spec) - {"name"} - set(options_of(spec["name"]))
+            if unknown:
+                raise ValueError(f"{part} {spec['name']!r} takes {sorted(options_of(spec['name']))}, "
+                                 f"not {sorted(unknown)}")
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self))
+
+    @classmethod
+    def from_json(cls, text: str) -> "ModelConfig":
+        return cls(**json.loads(text))
+
+    @classmethod
+    def build(cls, activation="sine", encoding=None, init=None, sigmoid_output=None, seed=None,
+              **kw) -> "ModelConfig":
+        """A config from the keywords readers know (`INR(activation="sine", first_omega=30,
+        encoding="posenc", L=10, ...)`): each option goes to the part that takes it, with that
+        part's defaults filled in; an option that no part of this model takes is an error."""
+        act = activation if isinstance(activation, dict) else {"name": activation}
+        enc = encoding if isinstance(encoding, dict) or encoding is None else {"name": encoding}
+        act_opts = activation_options(act["name"])
+        enc_opts = encoding_options(enc["name"]) if enc else {}
+        own = {k: kw.pop(k) for k in list(kw) if k in cls.__dataclass_fields__}
+        for k in list(kw):
+            if k in act_opts:
+                act = {**act, k: kw.pop(k)}
+            elif k in enc_opts:
+                enc = {**enc, k: kw.pop(k)}
+        if kw:
+            takes = sorted(set(act_opts) | set(enc_opts))
+            raise ValueError(f"{sorted(kw)} do not apply to activation {act['name']!r} with "
+                             f"encoding {enc['name'] if enc else None!r} (it takes {takes})")
+        act = {"name": act["name"], **{k: act.get(k, v) for k, v in act_opts.items()}}
+        if enc:
+            if enc["name"] == "fourier" and "seed" not in enc:
+                enc = {**enc, "seed": 0 if seed is None else seed}
+            enc = {"name": enc["name"], **{k: enc.get(k, v) for k, v in enc_opts.items()}}
+        if sigmoid_output is not None:
+            own["output"] = "sigmoid" if sigmoid_output else "linear"
+        init = init or ("paper" if is_sine(act["name"]) else "pytorch")
+        return cls(activation=act, encoding=enc, init=init, seed=seed, **own)
 
 
 class INR(nn.Module):
-    """Phi(x) = W_out . s_D(... s_1(W_1 gamma(x) + b_1) ...) + b_out, with encoding gamma and activation s.
+    """Phi(x) = W_out s_D(... s_1(W_1 gamma(x) + b_1) ...) + b_out, encoding gamma, activation s.
 
-    `depth` is the number of activated (hidden) layers of `width` units: the SIREN colab's
-    "hidden_layers=3" network is depth=4. Sine-family activations apply sin(omega (Wx + b)),
-    with `first_omega` in the first layer and `hidden_omega` after it; `init=None` picks the
-    SIREN paper's scheme for them and PyTorch's default otherwise. `bias=False` builds every
-    layer without a bias (the network is then an odd function of its input when the activation is).
-    `include_input=False` drops the raw coordinates from a positional encoding (periodic model).
+    `depth` counts the activated (hidden) layers of `width` units: the SIREN colab's
+    "hidden_layers=3" network is depth=4. Sine-family activations compute sin(omega (W h + b)),
+    with `first_omega` in the first layer and `hidden_omega` after it; init=None picks the SIREN
+    paper's scheme for them and PyTorch's default otherwise. `bias=False` drops every bias (the
+    network is then odd when its activation is); `output="sigmoid"` squashes the output to (0, 1).
+    Options of the activation (first_omega, hidden_omega, n_modes) and of the encoding (L,
+    include_input; sigma, n_features) are keywords too; `INR.from_config` rebuilds a model from
+    its `config`.
     """
 
     def __init__(self, in_features=2, out_features=1, width=256, depth=4, activation="sine",
-                 first_omega=30.0, hidden_omega=30.0, n_modes=4, encoding=None, L=10,
-                 sigma=10.0, n_features=256, init=None, sigmoid_output=False, seed=None, bias=True,
-                 include_input=True):
+                 encoding=None, init=None, output="linear", bias=True, seed=None, **options):
         super().__init__()
-        for name, v in (("in_features", in_features), ("out_features", out_features),
-                        ("width", width), ("depth", depth)):
-            if int(v) != v or v < 1:
-                raise ValueError(f"{name} must be a whole number >= 1, got {v}")
-        self.in_features, self.out_features = in_features, out_features
-        self.config = dict(in_features=in_features, out_features=out_features, width=width,
-                           depth=depth, activation=activation, first_omega=first_omega,
-                           hidden_omega=hidden_omega, n_modes=n_modes, encoding=encoding, L=L,
-                           sigma=sigma, n_features=n_features, init=init,
-                           sigmoid_output=sigmoid_output, bias=bias, include_input=include_input)
+        cfg = ModelConfig.build(activation=activation, encoding=encoding, init=init, seed=seed,
+                                in_features=in_features, out_features=out_features, width=width,
+                                depth=depth, output=output, bias=bias, **options)
+        self._build(cfg)
+
+    @classmethod
+    def from_config(cls, cfg: ModelConfig) -> "INR":
+        model = cls.__new__(cls)
+        nn.Module.__init__(model)
+        model._build(cfg)
+        return model
+
+    def _build(self, cfg: ModelConfig):
+        self.config = cfg
+        self.in_features, self.out_features = cfg.in_features, cfg.out_features
+        act = {k: v for k, v in cfg.activation.items() if k != "name"}
         with torch.random.fork_rng(devices=[]):
-            if seed is not None:
-                torch.manual_seed(seed)
-            self.encoding = make_encoding(encoding, in_features, L, sigma, n_features,
-                                          seed=0 if seed is None else seed,
-                                          include_input=include_input)
-            n_in = self.encoding.out_features if self.encoding is not None else in_features
-            sizes = [n_in] + [width] * depth
+            if cfg.seed is not None:
+                torch.manual_seed(cfg.seed)
+            enc = dict(cfg.encoding or {})
+            self.encoding = make_encoding(enc.pop("name", None), cfg.in_features, **enc)
+            n_in = self.encoding.out_features if self.encoding is not None else cfg.in_features
+            sizes = [n_in] + [cfg.width] * cfg.depth
             self.linears = nn.ModuleList(
-                [nn.Linear(a, b, bias=bias) for a, b in zip(sizes[:-1], sizes[1:])]
-                + [nn.Linear(width, out_features, bias=bias)])
-            self.acts = nn.ModuleList(
-                [make_activation(activation, first_omega if i == 0 else hidden_omega, n_modes)
-                 for i in range(depth)])
-            init = init or ("paper" if is_periodic(activation) else "pytorch")
-            self.config["init"] = init
-            apply_init(self.linears, init, first_omega, hidden_omega)
-        self.sigmoid_output = sigmoid_output
+                [nn.Linear(a, b, bias=cfg.bias) for a, b in zip(sizes[:-1], sizes[1:])]
+                + [nn.Linear(cfg.width, cfg.out_features, bias=cfg.bias)])
+            self.acts = nn.ModuleList(make_activations(cfg.activation["name"], cfg.depth, **act))
+            apply_init(self.linears, cfg.init, act.get("first_omega", 30.0),
+                       act.get("hidden_omega", 30.0))
 
     def check_coords(self, x):
-        if x.dim() < 1 or x.shape[-1] != self.in_features:
+        if x.dim() < 2 or x.shape[-1] != self.in_features:
             raise ValueError(f"expected coordinates of shape (N, {self.in_features}), "
                              f"got {tuple(x.shape)}")
 
     def forward(self, x, return_activations=False):
         """Output (N, out_features); with return_activations also the per-layer
-        (pre-activation, activation) pairs, for the activation-statistics figures."""
+        (pre-activation, activation) pairs (for sines, pre is the argument omega (W h + b))."""
         self.check_coords(x)
         h = self.encoding(x) if self.encoding is not None else x
         trace = []
         for linear, act in zip(self.linears[:-1], self.acts):
-            if isinstance(act, Sine):
-                # omega (W h + b) as (omega W) h + omega b: the scaling costs a (width x width)
-                # product instead of a pass over all N x width activations, forward and backward.
-                b = None if linear.bias is None else act.omega * linear.bias
-                pre = F.linear(h, act.omega * linear.weight, b)
-                h = act.wave(pre)
-            else:
-                pre = linear(h)
-                # in place when nothing else reads the pre-activation: one N x width buffer less
-                inplace = type(act) is nn.ReLU and not return_activations
-                h = F.relu(pre, inplace=True) if inplace else act(pre)
-            if return_activations:  # for sines, pre is the argument omega (W h + b) of the theory
+            pre = F.linear(h, *fold_omega(act, linear.weight, linear.bias))
+            h = activate(act, pre, inplace=not return_activations)
+            if return_activations:
                 trace.append((pre, h))
         y = self.linears[-1](h)
-        y = torch.sigmoid(y) if self.sigmoid_output else y
+        y = torch.sigmoid(y) if self.config.output == "sigmoid" else y
         return (y, trace) if return_activations else y
 
 
@@ -89,7 +162,7 @@ def siren(**kw) -> INR:
 
 
 def relu_mlp(L=None, **kw) -> INR:
-    """ReLU MLP, with NeRF positional encoding of L frequencies when L is given."""
+    """ReLU MLP; with NeRF positional encoding of L frequencies when L is given (L >= 1)."""
     if L is None:
         return INR(activation="relu", **kw)
     return INR(activation="relu", encoding="posenc", L=L, **kw)

@@ -1,11 +1,12 @@
-"""Signals to fit: images (by name or file), audio clips, and image derivative targets."""
+"""Signals to fit: images (by name or file), audio clips (the book's are shipped in the package:
+`data_file`), and image derivative targets."""
+import importlib.resources
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import torch
-from scipy import ndimage
 
 from .grids import grid, to_flat, to_signal
 
@@ -119,6 +120,8 @@ def image_gradient(img: np.ndarray, spacing=(1.0, 1.0)) -> np.ndarray:
     (sum 4), so it returns 8 * spacing * derivative; dividing that out puts the target in the
     same units as an autograd gradient with respect to the coordinates.
     """
+    from scipy import ndimage
+
     if img.ndim != 2:
         raise ValueError(f"image_gradient takes a grey (H, W) image, got shape {img.shape}")
     return np.stack([ndimage.sobel(img, axis=k, mode="reflect") / (8 * spacing[k])
@@ -127,11 +130,24 @@ def image_gradient(img: np.ndarray, spacing=(1.0, 1.0)) -> np.ndarray:
 
 def image_laplacian(img: np.ndarray, spacing=(1.0, 1.0)) -> np.ndarray:
     """Five-point Laplacian in coordinate units (the stencil returns spacing**2 * Laplacian)."""
+    from scipy import ndimage
+
     if img.ndim != 2:
         raise ValueError(f"image_laplacian takes a grey (H, W) image, got shape {img.shape}")
     if abs(spacing[0] - spacing[1]) > 1e-9 * spacing[0]:
         raise ValueError(f"image_laplacian needs equal spacing on both axes, got {spacing}")
     return (ndimage.laplace(img, mode="reflect") / spacing[0] ** 2).astype(np.float32)
+
+
+def data_file(name) -> Path:
+    """Path of a data file shipped inside the inrlib package (inrlib/data: the book's audio
+    clips, see its README for their provenance); works from a wheel and an editable install."""
+    folder = importlib.resources.files("inrlib") / "data"
+    path = folder / name
+    if not path.is_file():
+        have = sorted(p.name for p in folder.iterdir() if p.name != "README.md")
+        raise FileNotFoundError(f"no data file {name!r} in inrlib's data; available: {have}")
+    return Path(str(path))
 
 
 def load_audio(path, seconds=None, rate=None, coord_range=(-1.0, 1.0)) -> Signal:

@@ -1,15 +1,21 @@
-"""Training: `fit` one model, `fit_many` several identical-shape models as one batch, `predict` in chunks.
+"""Training: `fit` one model, `fit_many` K same-shaped models as one batch, `predict` in chunks.
+
+Both fits run the same loop (`_train`) and take the same losses: the MSE on values by default, or
+any `loss(net, coords, target)` that returns one loss per model (e.g. a derivative loss).
 
 Speed (measured in bench/, see bench/README.md):
 - On a CPU, `fit` and `fit_many` call `fast_cpu()` once per process unless `fast=False` or the
   environment variable INR_FAST=0: it tunes glibc's malloc so that large activations are not
   handed back to the kernel and page-faulted in again at every step (1.5-1.9x per step for a
   256x256 SIREN on 2 cores, bit-identical results, at the cost of a higher peak RSS).
-- `fit_many` trains K identically-shaped INR models as one network of batched matrix
-  products (torch.baddbmm over stacked weights), so a sweep costs a few large operations per
-  step instead of K times many small ones; other models fall back to torch.func.vmap.
+- `fit_many` trains K INR models of one architecture as one network of batched matrix
+  products (torch.baddbmm over stacked weights): a sweep costs a few large operations per step
+  instead of K times many small ones.
+- The losses are kept on the model's device and read every `_sync_every(device)` steps (every
+  step on a CPU, where reading costs nothing), so a GPU's queue is not drained at each step.
 """
 import contextlib
+import copy
 import ctypes
 import ctypes.util
 import functools
@@ -17,13 +23,13 @@ import math
 import os
 import sys
 import time
+import warnings
 from dataclasses import dataclass, field
 
 import torch
-from torch import nn
-from torch.func import functional_call, stack_module_state
 from tqdm.auto import tqdm
 
+from .activations import activate, fold_omega, is_sine
 from .metrics import psnr_from_mse
 from .signals import Signal
 
@@ -163,10 +169,11 @@ def _check_targets(target):
         raise ValueError(f"targets contain {bad} NaN or infinite values; clean the signal first")
 
 
-def _nan_error(loss, step, lr):
+def _nan_error(loss, step, lr, model=None):
+    who = "" if model is None else f"model {model}: "
     return FloatingPointError(
-        f"loss became {loss} at step {step}: training diverged. Likely causes: a learning rate "
-        f"too high for this model (lr={lr:g}), omega too large, or non-finite targets.")
+        f"{who}loss became {loss} at step {step}: training diverged. Likely causes: a learning "
+        f"rate too high for this model (lr={lr:g}), omega too large, or non-finite targets.")
 
 
 def _make_optimizer(name, params, lr, weight_decay):
@@ -176,44 +183,75 @@ def _make_optimizer(name, params, lr, weight_decay):
     return opts[name](params, lr=lr, weight_decay=weight_decay)
 
 
-def fit(model, coords, target=None, *, steps, lr=1e-4, batch_size=None, optimizer="adam",
-        weight_decay=0.0, lr_decay=None, loss_fn=None, data_range=None, seed=0, progress=None,
-        callback=None, callback_every=None, desc=None, fast=None, tf32=False) -> History:
-    """Train `model` on coords (N, d) -> target (N, C) and return its History.
+def mse_loss(net, coords, target):
+    """The default loss: mean squared error of the values, one per model ((K,) for a batch)."""
+    return ((net(coords) - target) ** 2).mean(dim=(-2, -1))
 
-    `coords` may be a Signal (its values are the target and its data range the PSNR's).
-    Full batch unless `batch_size`; `lr_decay=(every, gamma)` multiplies the learning rate by
-    gamma every `every` steps. `loss_fn(model, coords, target)` replaces the MSE on values (PSNR
-    is then not recorded). `callback(step, model, history)` runs every `callback_every` steps.
-    A NaN or infinite loss stops training with an error naming the step.
-    On a CPU, `fast` (default: on unless INR_FAST=0) applies `fast_cpu()` first: a
-    process-wide malloc setting that makes large steps faster without changing any result.
-    `tf32=True` lets a GPU's matrix units multiply float32 with a 10-bit mantissa during this fit
-    (1.3-1.9x per step on an H100, < 0.1 dB PSNR after 500 steps: bench/README.md); off by
-    default because derivatives of the fitted network (Poisson chapter) lose precision with it.
-    """
+
+def _sync_every(dev) -> int:
+    """Steps between reads of the losses: every step on a CPU (free), in blocks on a GPU."""
+    return 1 if dev.type == "cpu" else 50
+
+
+def _unpack(coords, target, data_range):
     if isinstance(coords, Signal):
-        coords, target, data_range = coords.coords, coords.values, data_range or coords.data_range
+        if target is not None:
+            raise ValueError("give either a Signal or coords and target, not both")
+        return coords.coords, coords.values, data_range or coords.data_range
     if target is None:
-        raise ValueError("fit needs a target: fit(model, coords, target, ...) or fit(model, signal, ...)")
-    if steps < 1:
-        raise ValueError(f"steps must be >= 1, got {steps}")
-    if coords.shape[0] != target.shape[0]:
-        raise ValueError(f"{coords.shape[0]} coordinates but {target.shape[0]} target values")
-    model.check_coords(coords) if hasattr(model, "check_coords") else None
+        raise ValueError("a fit needs a target: fit(model, coords, target, ...) or fit(model, signal, ...)")
+    return coords, target, data_range
+
+
+def _train(net, params, coords, target, *, k, steps, lr, loss, batch_size, optimizer,
+           weight_decay, lr_decay, data_range, seed, progress, desc, fast, tf32, callback=None,
+           callback_every=None):
+    """The one training loop of `fit` and `fit_many`: `net(coords) -> (N, C)` or `(K, N, C)`,
+    `loss` -> () or (K,) per-model losses; returns one History per model. Samples are along
+    axis -2 of coords and target (shared (N, .) or per model (K, N, .))."""
+    if int(steps) != steps or steps < 1:
+        raise ValueError(f"steps must be a whole number >= 1, got {steps}")
+    if coords.shape[-2] != target.shape[-2]:
+        raise ValueError(f"{coords.shape[-2]} coordinates but {target.shape[-2]} target values")
     _check_targets(target)
-    dev = next(model.parameters()).device
+    dev = params[0].device
     coords, target = coords.to(dev), target.to(dev)
-    opt = _make_optimizer(optimizer, model.parameters(), lr, weight_decay)
+    value_fit = loss is None
+    loss = loss or mse_loss
+    opt = _make_optimizer(optimizer, params, lr, weight_decay)
     sched = torch.optim.lr_scheduler.StepLR(opt, *lr_decay) if lr_decay else None
+    n = coords.shape[-2]
+    batch_size = min(int(batch_size or n), n)
     gen = torch.Generator(device="cpu").manual_seed(seed)
-    n = coords.shape[0]
-    batch_size = batch_size or n
-    hist = History()
     order, pos = None, n
-    bar = tqdm(total=steps, desc=desc or "fit", disable=not progress_enabled(progress), leave=False)
-    every = max(1, steps // 100)
-    with _training(dev, fast, tf32):
+    hists = [History() for _ in range(k)]
+    losses = torch.empty(steps, k, device=dev)
+    sync, every = _sync_every(dev), max(1, steps // 100)
+    bar = tqdm(total=steps, desc=desc, disable=not progress_enabled(progress), leave=False)
+    done, clock = 0, 0.0  # steps read back so far, and the time when they were
+
+    def read_back(step):
+        nonlocal done, clock
+        block = losses[done:step].to("cpu", torch.float64)
+        now = time.perf_counter() - start
+        bad = (~torch.isfinite(block)).nonzero()
+        if len(bad):
+            row, col = bad[0].tolist()
+            raise _nan_error(block[row, col].item(), done + row + 1, lr, col if k > 1 else None)
+        for j, row in enumerate(block.tolist()):  # steps of a block share its time evenly
+            t = clock + (now - clock) * (j + 1) / (step - done)
+            for h, v in zip(hists, row):
+                h.step.append(done + j + 1)
+                h.loss.append(v)
+                h.psnr.append(psnr_from_mse(v, data_range) if value_fit and data_range else None)
+                h.seconds.append(t)
+        done, clock = step, now
+        if step // every > bar.n // every or step == steps:
+            bar.update(step - bar.n)
+            psnr = hists[0].psnr[-1]
+            bar.set_postfix(loss=f"{hists[0].loss[-1]:.2e}", **({"psnr": f"{psnr:.1f}dB"} if psnr else {}))
+
+    with _training(dev, fast, tf32), contextlib.closing(bar):
         start = time.perf_counter()
         for step in range(1, steps + 1):
             if batch_size < n:
@@ -221,30 +259,99 @@ def fit(model, coords, target=None, *, steps, lr=1e-4, batch_size=None, optimize
                     order, pos = torch.randperm(n, generator=gen).to(dev), 0
                 idx = order[pos:pos + batch_size]
                 pos += batch_size
-                xb, yb = coords[idx], target[idx]
+                xb = coords[..., idx, :]
+                yb = target[..., idx, :]
             else:
                 xb, yb = coords, target
-            loss = loss_fn(model, xb, yb) if loss_fn else torch.mean((model(xb) - yb) ** 2)
+            per_model = loss(net, xb, yb)
+            if step == 1 and per_model.numel() != k:
+                raise ValueError(f"the loss must return one value per model ({k}), got shape "
+                                 f"{tuple(per_model.shape)}: reduce over samples only")
             opt.zero_grad(set_to_none=True)
-            loss.backward()
+            per_model.sum().backward()  # models share no parameters: each gets its own gradient
             opt.step()
             if sched:
                 sched.step()
-            value = loss.item()
-            if not math.isfinite(value):
-                bar.close()
-                raise _nan_error(value, step, lr)
-            hist.step.append(step)
-            hist.loss.append(value)
-            hist.psnr.append(psnr_from_mse(value, data_range) if data_range and not loss_fn else None)
-            hist.seconds.append(time.perf_counter() - start)
-            if step % every == 0 or step == steps:
-                bar.update(step - bar.n)
-                bar.set_postfix(loss=f"{value:.2e}", **({"psnr": f"{hist.psnr[-1]:.1f}dB"} if hist.psnr[-1] else {}))
-            if callback and callback_every and (step % callback_every == 0 or step == steps):
-                callback(step, model, hist)
-        bar.close()
-    return hist
+            losses[step - 1] = per_model.detach()
+            due = callback and callback_every and (step % callback_every == 0 or step == steps)
+            if step % sync == 0 or step == steps or due:
+                read_back(step)
+            if due:
+                callback(step, net, hists[0])
+    return hists
+
+
+def fit(model, coords, target=None, *, steps, lr=1e-4, loss=None, batch_size=None,
+        optimizer="adam", weight_decay=0.0, lr_decay=None, data_range=None, seed=0,
+        progress=None, callback=None, callback_every=None, desc=None, fast=None,
+        tf32=False) -> History:
+    """Train `model` on coords (N, d) -> target (N, C) and return its History.
+
+    `coords` may be a Signal (its values are the target and its data range the PSNR's).
+    Full batch unless `batch_size` (samples drawn without replacement, seeded by `seed`);
+    `lr_decay=(every, gamma)` multiplies the learning rate by gamma every `every` steps.
+    `loss(model, coords, target)` replaces the MSE on values (PSNR is then not recorded); a loss
+    whose `own_coords` is True (a derivative loss) gets coordinates it may differentiate.
+    `callback(step, model, history)` runs every `callback_every` steps. A NaN or infinite loss
+    stops training with an error naming the step. On a CPU, `fast` (default: on unless
+    INR_FAST=0) applies `fast_cpu()`: a process-wide malloc setting that makes large steps
+    faster without changing any result. `tf32=True` lets a GPU multiply float32 with a 10-bit
+    mantissa during this fit (1.3-1.9x per step on an H100, < 0.1 dB PSNR after 500 steps:
+    bench/README.md); off by default because derivatives of the network lose precision with it.
+    """
+    coords, target, data_range = _unpack(coords, target, data_range)
+    if hasattr(model, "check_coords"):
+        model.check_coords(coords)
+    params = list(model.parameters())
+    return _train(model, params, coords, target, k=1, steps=steps, lr=lr, loss=loss,
+                  batch_size=batch_size, optimizer=optimizer, weight_decay=weight_decay,
+                  lr_decay=lr_decay, data_range=data_range, seed=seed, progress=progress,
+                  desc=desc or "fit", fast=fast, tf32=tf32, callback=callback,
+                  callback_every=callback_every)[0]
+
+
+def fit_many(models, coords, target=None, *, steps, lr=1e-4, loss=None, batch_size=None,
+             optimizer="adam", weight_decay=0.0, lr_decay=None, data_range=None, seed=0,
+             progress=None, desc=None, fast=None, tf32=False) -> list:
+    """Train K INR models of one architecture at once, as one batched network; one History each.
+
+    They may differ in their weights, seeds, omegas, init and encoding parameters that keep its
+    size (Fourier features' sigma). `target` is (N, C), shared, or (K, N, C), one per model;
+    `coords` may be a Signal. Each model gets exactly the update it would get from `fit` with
+    the same arguments (Adam acts element by element) and is left holding its trained weights.
+    `loss` as in `fit`, returning (K,) losses: a derivative loss gets (K, N, d) coordinates, one
+    copy per model, so that autograd gives each model its own derivatives.
+    Models of different architectures are an error that names the difference; modules that
+    are not INRs are trained one after another with `fit`, with a warning.
+    """
+    models = list(models)
+    coords, target, data_range = _unpack(coords, target, data_range)
+    if not models:
+        raise ValueError("fit_many needs at least one model")
+    kw = dict(steps=steps, lr=lr, loss=loss, batch_size=batch_size, optimizer=optimizer,
+              weight_decay=weight_decay, lr_decay=lr_decay, data_range=data_range, seed=seed,
+              progress=progress, fast=fast, tf32=tf32)
+    k = len(models)
+    if target.dim() == 3 and target.shape[0] != k:
+        raise ValueError(f"{target.shape[0]} targets for {k} models")
+    if not all(_is_inr(m) for m in models):
+        other = next(type(m).__name__ for m in models if not _is_inr(m))
+        warnings.warn(f"fit_many batches inrlib INR models; {other} is not one, so the {k} models "
+                      "are trained one after another with fit", stacklevel=2)
+        targets = target if target.dim() == 3 else [target] * k
+        return [fit(m, coords, t, desc=desc, **kw) for m, t in zip(models, targets)]
+    _check_same_architecture(models)
+    models[0].check_coords(coords)
+    net = _StackedINR(models)
+    if getattr(loss, "own_coords", False):
+        coords = coords.expand(k, *coords.shape[-2:])
+    hists = _train(net, list(net.params.values()), coords, target, k=k,
+                   desc=desc or f"fit {k} models", **kw)
+    with torch.no_grad():
+        for i, m in enumerate(models):
+            for name, p in m.named_parameters():
+                p.copy_(net.params[name][i])
+    return hists
 
 
 @torch.no_grad()
@@ -276,184 +383,92 @@ def predict(model, coords, chunk=65536) -> torch.Tensor:
 
 
 # ---------------------------------------------------------------------------------------------
-# fit_many: K identically-shaped models trained as one batched network.
+# The batched network of fit_many.
 
-class _Unbatchable(Exception):
-    """The models are not plain INRs that the direct batched path understands (use vmap)."""
+def _is_inr(m):
+    from .models import INR
 
-
-def _stack_activation(acts):
-    """(omega (K, 1, 1) or None, f) for the i-th activation of K models: the layer computes
-    f(omega * (W h + b)), with omega folded into the stacked weights as INR.forward does."""
-    from .activations import Sine
-
-    kinds = {type(a) for a in acts}
-    if len(kinds) != 1:
-        raise _Unbatchable("different activation types")
-    kind = kinds.pop()
-    if issubclass(kind, Sine):
-        a0 = acts[0]
-        def shape_buffers(a):  # everything but omega: harmonics and coefficients of the waves
-            return {n: b for n, b in a.named_buffers() if n != "omega"}
-
-        b0 = shape_buffers(a0)
-        for a in acts:
-            b = shape_buffers(a)
-            if b.keys() != b0.keys() or not all(torch.equal(b[n], b0[n]) for n in b0):
-                raise _Unbatchable("different numbers of modes")
-        return torch.stack([a.omega for a in acts]).reshape(-1, 1, 1), a0.wave
-    # stateless elementwise modules (ReLU, GELU, ELU, Tanh): identical settings, no state
-    if any(list(a.parameters()) or list(a.buffers()) for a in acts) or \
-            len({a.extra_repr() for a in acts}) != 1 or kind.__module__ != "torch.nn.modules.activation":
-        raise _Unbatchable(f"activation {kind.__name__} not supported by the batched path")
-    if kind is nn.ReLU:
-        return None, torch.relu_  # in place: nothing else reads the pre-activation
-    return None, acts[0]
+    return type(m) is INR
 
 
-class _BatchedINR:
-    """K INR models as stacked tensors: weights (K, out, in), biases (K, out).
+_SHAPE_FIELDS = ("in_features", "out_features", "width", "depth", "bias", "output")
 
-    The encodings have no trainable parameters and the coordinates are fixed (full batch), so
-    each model's encoded input is computed once; layer l is then one torch.baddbmm for all K.
+
+def _architecture(m) -> dict:
+    """What must agree for models to be stacked, with names a user recognises."""
+    cfg = m.config
+    arch = {f: getattr(cfg, f) for f in _SHAPE_FIELDS}
+    arch["activation"] = cfg.activation["name"]
+    arch["n_modes"] = cfg.activation.get("n_modes")
+    arch["encoding"] = None if cfg.encoding is None else cfg.encoding["name"]
+    arch["encoding size"] = None if m.encoding is None else m.encoding.out_features
+    arch["mode (train/eval)"] = m.training
+    arch["parameters"] = [(n, tuple(p.shape)) for n, p in m.named_parameters()]
+    return arch
+
+
+def _check_same_architecture(models):
+    first = _architecture(models[0])
+    for i, m in enumerate(models[1:], 1):
+        arch = _architecture(m)
+        for key, v in first.items():
+            if arch[key] != v:
+                raise ValueError(f"fit_many needs models of one architecture: model {i} has "
+                                 f"{key} {arch[key]!r}, model 0 {v!r}; train differently-shaped "
+                                 "models with fit()")
+
+
+class _StackedINR:
+    """K INRs of one architecture as stacked tensors: weights (K, in, out), biases (K, 1, out).
+
+    Called on coordinates (N, d), shared, or (K, N, d), one set per model; returns (K, N, C).
+    Layer l is one torch.baddbmm for all K; each layer goes through the same `fold_omega` and
+    `activate` as INR.forward, with the K omegas stacked as (K, 1, 1).
     """
 
-    def __init__(self, models, coords):
-        from .models import INR
-
+    def __init__(self, models):
         m0 = models[0]
-        if not all(type(m) is INR for m in models):
-            raise _Unbatchable("not INR models")
-        if any(m.training != m0.training or m.sigmoid_output != m0.sigmoid_output for m in models):
-            raise _Unbatchable("different output settings")
-        n_lin = len(m0.linears)
-        expected = {f"linears.{i}.{w}" for i in range(n_lin) for w in ("weight", "bias")}
-        for m in models:
-            names = {n for n, _ in m.named_parameters()}
-            if not names <= expected or len(m.acts) != n_lin - 1:
-                raise _Unbatchable("parameters outside the linear layers")
-        with torch.no_grad():
-            enc = [m.encoding(coords) if m.encoding is not None else coords for m in models]
-            self.x = enc[0] if all(torch.equal(e, enc[0]) for e in enc[1:]) else torch.stack(enc)
-        self.params = {}
-        for n, p in m0.named_parameters():
-            self.params[n] = torch.stack([dict(m.named_parameters())[n].detach() for m in models]
-                                         ).clone().requires_grad_(True)
-        self.n_lin, self.sigmoid = n_lin, m0.sigmoid_output
-        self.acts = [_stack_activation([m.acts[i] for m in models]) for i in range(n_lin - 1)]
-        self.acts.append((None, None))  # the output layer
-        self.has_bias = [f"linears.{i}.bias" in self.params for i in range(n_lin)]
+        self.params = {n: torch.stack([dict(m.named_parameters())[n].detach() for m in models]
+                                      ).clone().requires_grad_(True)
+                       for n, _ in m0.named_parameters()}
+        self.n_lin, self.output = len(m0.linears), m0.config.output
+        same_encoding = all(m.config.encoding == m0.config.encoding for m in models)
+        self.encodings = [m0.encoding] if same_encoding else [m.encoding for m in models]
+        self.acts = [self._stack([m.acts[i] for m in models]) for i in range(self.n_lin - 1)]
+        self._cache = (None, None)  # the last encoded input: full-batch fits reuse it each step
 
-    def __call__(self, x=None):
-        h = self.x if x is None else x
-        for i, (omega, act) in enumerate(self.acts):
-            w = self.params[f"linears.{i}.weight"].transpose(1, 2)  # (K, in, out)
-            b = self.params[f"linears.{i}.bias"].unsqueeze(1) if self.has_bias[i] else None  # (K, 1, out)
-            if omega is not None:
-                w, b = omega * w, None if b is None else omega * b
-            if b is not None:
-                # a shared (N, in) input (the first layer) broadcasts over the K models
-                h = torch.baddbmm(b, h, w) if h.dim() == 3 else torch.matmul(h, w) + b
+    @staticmethod
+    def _stack(acts):
+        if not is_sine(acts[0]):
+            return acts[0]  # stateless: ReLU, GELU, ...
+        act = copy.deepcopy(acts[0])  # the same wave (n_modes checked), the K omegas stacked
+        act.omega = torch.stack([a.omega for a in acts]).reshape(-1, 1, 1)
+        return act
+
+    def _encode(self, x):
+        if self._cache[0] is x and not x.requires_grad:
+            return self._cache[1]
+        if self.encodings[0] is None:
+            h = x
+        elif len(self.encodings) == 1:
+            h = self.encodings[0](x)
+        else:
+            h = torch.stack([e(x if x.dim() == 2 else x[i]) for i, e in enumerate(self.encodings)])
+        self._cache = (x, h)
+        return h
+
+    def __call__(self, x):
+        h = self._encode(x)
+        for i in range(self.n_lin):
+            w = self.params[f"linears.{i}.weight"].transpose(1, 2)
+            b = self.params.get(f"linears.{i}.bias")
+            b = None if b is None else b.unsqueeze(1)
+            if i < self.n_lin - 1:
+                w, b = fold_omega(self.acts[i], w, b)
+            if h.dim() == 2:  # a shared (N, in) input broadcasts over the K models
+                h = torch.matmul(h, w) if b is None else torch.matmul(h, w) + b
             else:
-                h = torch.bmm(h, w) if h.dim() == 3 else torch.matmul(h, w)
-            if act is not None:
-                h = act(h)
-        return torch.sigmoid(h) if self.sigmoid else h
-
-
-def _vmap_network(models, coords):
-    params, buffers = stack_module_state(models)
-    params = {n: p.detach().requires_grad_(True) for n, p in params.items()}
-    base = models[0]
-
-    def one(p, b, x):
-        return functional_call(base, (p, b), (x,))
-
-    batched = torch.vmap(one, in_dims=(0, 0, None))
-    return params, lambda: batched(params, buffers, coords)
-
-
-def _batched_network(models, coords, check=True):
-    """(params dict of stacked tensors, forward() -> (K, N, C), which path was taken)."""
-    try:
-        net = _BatchedINR(models, coords)
-    except _Unbatchable:
-        return (*_vmap_network(models, coords), "vmap")
-    if check:  # guard against model code the batched path does not know: compare outputs
-        with torch.no_grad():
-            n = min(coords.shape[0], 64)
-            x = net.x[..., :n, :]
-            got = net(x)
-            want = torch.stack([m(coords[:n]) for m in models])
-            if got.shape != want.shape or not torch.allclose(got, want, rtol=1e-4, atol=1e-5):
-                return (*_vmap_network(models, coords), "vmap")
-    return net.params, net, "bmm"
-
-
-def fit_many(models, coords, target, *, steps, lr=1e-4, data_range=None, progress=None,
-             desc=None, fast=None, tf32=False) -> list:
-    """Train K models of identical shape at once, as one batched network (full batch, Adam, MSE).
-
-    They may differ in their weights, seeds, omegas and init; `target` is (N, C), shared, or
-    (K, N, C), one per model. Each model gets exactly the update it would get alone (Adam acts
-    element by element), and is left holding its trained weights. Returns one History each.
-
-    INR models (any activation of inrlib, any encoding) are trained with batched matrix
-    products over stacked weights; any other identically-shaped modules with torch.func.vmap.
-    `fast` and `tf32` as in `fit`.
-    """
-    models = list(models)
-    k = len(models)
-    if k == 0:
-        raise ValueError("fit_many needs at least one model")
-    if steps < 1:
-        raise ValueError(f"steps must be >= 1, got {steps}")
-    shapes = {tuple((n, tuple(p.shape)) for n, p in m.named_parameters()) for m in models}
-    if len(shapes) != 1:
-        raise ValueError("fit_many needs models of identical architecture (same widths, depth, "
-                         "encoding size); train differently-shaped ones with fit()")
-    dev = next(models[0].parameters()).device
-    if hasattr(models[0], "check_coords"):
-        models[0].check_coords(coords)
-    coords, target = coords.to(dev), target.to(dev)
-    _check_targets(target)
-    targets = target.expand(k, *target.shape) if target.dim() == 2 else target
-    if targets.shape[0] != k:
-        raise ValueError(f"{targets.shape[0]} targets for {k} models")
-    if targets.shape[1] != coords.shape[0]:
-        raise ValueError(f"{coords.shape[0]} coordinates but {targets.shape[1]} target values")
-    params, forward, _ = _batched_network(models, coords)
-    opt = torch.optim.Adam(params.values(), lr=lr)
-    hists = [History() for _ in range(k)]
-    bar = tqdm(total=steps, desc=desc or f"fit {k} models", disable=not progress_enabled(progress),
-               leave=False)
-    losses = torch.empty(steps, k, dtype=torch.float64)
-    every = max(1, steps // 100)
-    seconds = []
-    with _training(dev, fast, tf32):
-        start = time.perf_counter()
-        for step in range(1, steps + 1):
-            per_model = ((forward() - targets) ** 2).mean(dim=(1, 2))
-            opt.zero_grad(set_to_none=True)
-            per_model.sum().backward()  # models share no parameters, so each gets its own gradient
-            opt.step()
-            losses[step - 1] = per_model.detach().to("cpu", torch.float64)  # one sync per step
-            seconds.append(time.perf_counter() - start)
-            if not torch.isfinite(losses[step - 1]).all():
-                bar.close()
-                i = int((~torch.isfinite(losses[step - 1])).nonzero()[0])
-                raise FloatingPointError(f"model {i}: " + str(_nan_error(float(losses[step - 1, i]), step, lr)))
-            if step % every == 0 or step == steps:
-                bar.update(step - bar.n)
-        bar.close()
-    table = losses.T.tolist()
-    for h, values in zip(hists, table):
-        h.step = list(range(1, steps + 1))
-        h.loss = values
-        h.psnr = [psnr_from_mse(v, data_range) for v in values] if data_range else [None] * steps
-        h.seconds = list(seconds)
-    with torch.no_grad():
-        for i, m in enumerate(models):
-            for name, p in m.named_parameters():
-                p.copy_(params[name][i])
-    return hists
+                h = torch.bmm(h, w) if b is None else torch.baddbmm(b, h, w)
+            if i < self.n_lin - 1:
+                h = activate(self.acts[i], h, inplace=True)
+        return torch.sigmoid(h) if self.output == "sigmoid" else h

@@ -12,6 +12,7 @@ import torch
 from scipy.io import wavfile
 
 import inrlib as inr
+from inrlib.book import audio
 
 matplotlib.use("Agg")
 ROOT = Path(__file__).resolve().parents[1]
@@ -41,7 +42,7 @@ def test_music_clip_is_what_the_script_makes(tmp_path):
 
 def test_music_has_harmonics_and_transients():
     clip = inr.load_audio(inr.data_file("music.wav"), seconds=1.0)
-    f, t, db = inr.spectrogram(clip.array(), clip.sample_rate, nperseg=1024)
+    f, t, db = audio.spectrogram(clip.array(), clip.sample_rate, nperseg=1024)
     mean = db.mean(axis=1)
     # energy both at the first note's fundamental (A4, 440 Hz) and far above it (harmonics, hi-hat)
     assert mean[np.argmin(abs(f - 440))] > -45 and mean[f > 4000].max() > -75
@@ -96,33 +97,33 @@ def test_data_file_names_what_is_there():
 
 def test_wav_bytes_and_player_keep_loudness_and_clip():
     x = np.array([0.0, 0.5, -0.5, 2.0, -3.0])
-    rate, data = wavfile.read(io.BytesIO(inr.wav_bytes(x, 8000)))
+    rate, data = wavfile.read(io.BytesIO(audio.wav_bytes(x, 8000)))
     assert rate == 8000 and list(data) == [0, 16384, -16384, 32767, -32767]
-    player = inr.audio_player(torch.tensor(x)[:, None], 8000)
+    player = audio.audio_player(torch.tensor(x)[:, None], 8000)
     assert "audio" in player._repr_html_()
     with pytest.raises(ValueError, match="mono"):
-        inr.wav_bytes(np.zeros((10, 2)), 8000)
+        audio.wav_bytes(np.zeros((10, 2)), 8000)
     with pytest.raises(ValueError, match="NaN"):
-        inr.wav_bytes(np.array([0.0, np.nan]), 8000)
+        audio.wav_bytes(np.array([0.0, np.nan]), 8000)
     with pytest.raises(ValueError, match="sample rate"):
-        inr.wav_bytes(x, 0)
+        audio.wav_bytes(x, 0)
 
 
 def test_audio_table_embeds_one_player_per_clip():
-    html = inr.audio_table({"a": np.zeros(80), "b <x>": np.ones(80) * 0.1}, 8000,
+    html = audio.audio_table({"a": np.zeros(80), "b <x>": np.ones(80) * 0.1}, 8000,
                            captions=["one", "two"])._repr_html_()
     assert html.count("<audio") == 2 and "b &lt;x&gt;" in html
     b64 = html.split("base64,")[2].split('"')[0]
     rate, data = wavfile.read(io.BytesIO(base64.b64decode(b64)))
     assert rate == 8000 and data.size == 80 and data[0] == round(0.1 * 32767)
     with pytest.raises(ValueError, match="captions"):
-        inr.audio_table({"a": np.zeros(8)}, 8000, captions=["x", "y"])
+        audio.audio_table({"a": np.zeros(8)}, 8000, captions=["x", "y"])
 
 
 def test_spectrogram_finds_a_tone():
     rate = 8000
     t = np.arange(rate) / rate
-    f, times, db = inr.spectrogram(np.sin(2 * np.pi * 1000 * t), rate, nperseg=256)
+    f, times, db = audio.spectrogram(np.sin(2 * np.pi * 1000 * t), rate, nperseg=256)
     assert db.shape == (129, times.size) and db.max() == pytest.approx(0.0)
     assert f[db.mean(axis=1).argmax()] == pytest.approx(1000, abs=rate / 256)
     assert db.min() >= -90
@@ -131,16 +132,16 @@ def test_spectrogram_finds_a_tone():
 def test_first_layer_hz_is_omega_stretching_time():
     m30 = inr.siren(in_features=1, width=32, depth=2, first_omega=30, seed=1)
     m3000 = inr.siren(in_features=1, width=32, depth=2, first_omega=3000, seed=1)
-    hz30, hz3000 = inr.first_layer_hz(m30, 1.0), inr.first_layer_hz(m3000, 1.0)
+    hz30, hz3000 = audio.first_layer_hz(m30, 1.0), audio.first_layer_hz(m3000, 1.0)
     assert np.allclose(hz3000, 100 * hz30)  # same weights, omega 100x: frequencies 100x
-    assert hz3000.max() <= inr.frequency_reach(3000, 1.0) + 1e-6
+    assert hz3000.max() <= audio.frequency_reach(3000, 1.0) + 1e-6
     # a clip 100 times longer on the same coordinates halves nothing but scales by 1/100
-    assert np.allclose(inr.first_layer_hz(m3000, 100.0), hz30)
-    assert inr.frequency_reach(3000, 1.0) == pytest.approx(3000 / np.pi)
+    assert np.allclose(audio.first_layer_hz(m3000, 100.0), hz30)
+    assert audio.frequency_reach(3000, 1.0) == pytest.approx(3000 / np.pi)
     with pytest.raises(ValueError, match="encoding"):
-        inr.first_layer_hz(inr.relu_mlp(in_features=1, L=4), 1.0)
+        audio.first_layer_hz(inr.relu_mlp(in_features=1, L=4), 1.0)
     with pytest.raises(ValueError, match="sine"):
-        inr.first_layer_hz(inr.relu_mlp(in_features=1), 1.0)
+        audio.first_layer_hz(inr.relu_mlp(in_features=1), 1.0)
 
 
 def test_high_omega_equals_stretched_time_axis():
@@ -156,18 +157,18 @@ def test_high_omega_equals_stretched_time_axis():
 
 def test_plots_have_labels_and_reject_bad_windows():
     x = np.sin(np.arange(800) / 5)
-    fig = inr.plot_waveforms({"target": x, "fit": 0.9 * x}, 8000, (0.01, 0.02))
+    fig = audio.plot_waveforms({"target": x, "fit": 0.9 * x}, 8000, (0.01, 0.02))
     assert [ax.get_xlabel() for ax in fig.axes] == ["time (s)", "time (ms)"]
     with pytest.raises(ValueError, match="zoom"):
-        inr.plot_waveforms({"target": x}, 8000, (0.2, 0.3))
+        audio.plot_waveforms({"target": x}, 8000, (0.2, 0.3))
     with pytest.raises(ValueError, match="differ"):
-        inr.plot_waveforms({"a": x, "b": x[:10]}, 8000, (0.0, 0.01))
-    fig = inr.plot_spectrograms({"a": x, "b": x, "c": x}, 8000, ncols=2)
+        audio.plot_waveforms({"a": x, "b": x[:10]}, 8000, (0.0, 0.01))
+    fig = audio.plot_spectrograms({"a": x, "b": x, "c": x}, 8000, ncols=2)
     assert fig.axes[0].get_ylabel() == "frequency (kHz)"
-    fig = inr.plot_reconstruction(x, 0.5 * x, 8000, (0.0, 0.01), "t")
+    fig = audio.plot_reconstruction(x, 0.5 * x, 8000, (0.0, 0.01), "t")
     assert fig.axes[1].get_ylabel() == "frequency (kHz)"
     with pytest.raises(ValueError, match="samples"):
-        inr.plot_reconstruction(x, x[:5], 8000, (0.0, 0.01))
+        audio.plot_reconstruction(x, x[:5], 8000, (0.0, 0.01))
     import matplotlib.pyplot as plt
 
     plt.close("all")

@@ -1,4 +1,4 @@
-"""inrlib.dynamics: spectral measurements, activation regions, Hamming distances, confusion."""
+"""inrlib.book.dynamics: spectral measurements, activation regions, Hamming distances, confusion."""
 import math
 
 import numpy as np
@@ -7,7 +7,7 @@ import torch
 from torch import nn
 
 import inrlib as inr
-import inrlib.dynamics as dyn
+import inrlib.book.dynamics as dyn
 
 
 def hand_net():

@@ -5,6 +5,8 @@ import pytest
 import torch
 
 import inrlib as inr
+import inrlib
+from inrlib.book import init_study
 
 
 def _pair(name, **kw):
@@ -13,7 +15,7 @@ def _pair(name, **kw):
 
 
 def test_every_seed001_scheme_is_registered_and_builds():
-    for name in list(inr.SEED001_SCHEMES) + ["no_omega_division", "wide_first"]:
+    for name in list(init_study.STUDY_SCHEMES) + ["no_omega_division", "wide_first"]:
         m = inr.siren(width=16, depth=2, init=name, seed=0)
         assert torch.isfinite(m(torch.rand(8, 2))).all(), name
     assert {"paper", "pytorch"} <= set(inr.INITS)
@@ -66,17 +68,17 @@ def test_hidden_layer_variants():
 
 def test_siren_scheme_rejects_bad_settings():
     with pytest.raises(ValueError, match="first and hidden"):
-        inr.siren_scheme(first="cauchy")
+        inrlib.init.siren_scheme(first="cauchy")
     with pytest.raises(ValueError, match="first_scale"):
-        inr.siren_scheme(first_scale=0)
+        inrlib.init.siren_scheme(first_scale=0)
     with pytest.raises(ValueError, match="bias scales"):
-        inr.siren_scheme(bias_scale=-1)
+        inrlib.init.siren_scheme(bias_scale=-1)
     with pytest.raises(ValueError, match="bias_phase"):
-        inr.siren_scheme(bias_phase=math.pi, bias_scale=0.5)
+        inrlib.init.siren_scheme(bias_phase=math.pi, bias_scale=0.5)
 
 
 def test_custom_variant_via_register_init():
-    inr.register_init("test_bias_half")(inr.siren_scheme(bias_scale=0.5))
+    inr.register_init("test_bias_half")(inrlib.init.siren_scheme(bias_scale=0.5))
     paper, other = _pair("test_bias_half")
     assert torch.allclose(other.linears[1].bias, paper.linears[1].bias / 2)
     del inr.INITS["test_bias_half"]
@@ -88,4 +90,4 @@ def test_bias_free_network_is_odd_and_accepts_every_scheme():
         assert all(lin.bias is None for lin in m.linears)
         x = torch.rand(50, 2) * 2 - 1
         assert torch.allclose(m(-x), -m(x), atol=1e-6)
-    assert inr.siren(width=8, depth=1, bias=False).config["bias"] is False
+    assert inr.siren(width=8, depth=1, bias=False).config.bias is False

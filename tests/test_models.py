@@ -8,12 +8,43 @@ from scipy import stats
 import inrlib as inr
 
 
+ENCODING_KW = {None: {}, "posenc": dict(L=3), "fourier": dict(sigma=2.0, n_features=8)}
+
+
 @pytest.mark.parametrize("activation", sorted(inr.ACTIVATIONS))
-@pytest.mark.parametrize("encoding", ["none", "posenc", "fourier"])
+@pytest.mark.parametrize("encoding", sorted(ENCODING_KW, key=str))
 def test_every_model_builds_and_runs(activation, encoding):
     m = inr.INR(in_features=2, out_features=3, width=16, depth=2, activation=activation,
-                encoding=encoding, L=3, sigma=2.0, n_features=8)
+                encoding=encoding, **ENCODING_KW[encoding])
     assert m(torch.rand(5, 2)).shape == (5, 3)
+
+
+@pytest.mark.parametrize("kw", [
+    dict(),
+    dict(activation="square", n_modes=3, first_omega=20.0, encoding="posenc", L=2),
+    dict(activation="relu", encoding="fourier", sigma=3.0, n_features=16, output="sigmoid"),
+    dict(activation="tanh", bias=False, init="pytorch", in_features=1, out_features=3),
+])
+def test_config_round_trips_through_json_and_rebuilds_the_model(kw):
+    m = inr.INR(width=16, depth=2, seed=7, **kw)
+    cfg = inr.ModelConfig.from_json(m.config.to_json())
+    assert cfg == m.config and cfg.seed == 7
+    rebuilt = inr.INR.from_config(cfg)
+    assert all(torch.equal(p, q) for p, q in zip(m.parameters(), rebuilt.parameters()))
+    assert all(torch.equal(p, q) for p, q in zip(m.buffers(), rebuilt.buffers()))
+    with pytest.raises(Exception):  # frozen
+        cfg.width = 3
+
+
+def test_config_groups_each_part_with_its_own_options():
+    cfg = inr.INR(activation="relu", encoding="posenc", L=4, width=8, depth=1).config
+    assert cfg.activation == {"name": "relu"}
+    assert cfg.encoding == {"name": "posenc", "L": 4, "include_input": True}
+    assert cfg.init == "pytorch"
+    cfg = inr.siren(width=8, depth=1, first_omega=3000).config
+    assert cfg.activation == {"name": "sine", "first_omega": 3000, "hidden_omega": 30.0}
+    assert cfg.encoding is None and cfg.init == "paper"
+    assert inr.relu_mlp(width=8, depth=1).config.encoding is None
 
 
 def test_depth_counts_activated_layers():
@@ -46,7 +77,8 @@ def test_positional_encoding_shape_and_frequencies():
     assert torch.allclose(out[0, :2], x[0])
     # sin block: frequency k for coordinate d sits at 2 + 2k + d
     assert torch.isclose(out[0, 2 + 2 * 3 + 0], torch.sin(torch.tensor(8 * math.pi * 0.25)), atol=1e-6)
-    assert inr.PositionalEncoding(3, L=0).out_features == 3
+    with pytest.raises(ValueError, match="L >= 1"):
+        inr.PositionalEncoding(3, L=0)
 
 
 def test_fourier_features_are_seeded_gaussian():
@@ -88,7 +120,13 @@ def test_register_init_extends_the_registry():
     (dict(activation="swish"), "unknown activation 'swish'"),
     (dict(encoding="hash"), "unknown encoding 'hash'"),
     (dict(init="xavier-ish"), "unknown init scheme"),
-    (dict(encoding="posenc", L=-1), "L >= 0"),
+    (dict(encoding="posenc", L=-1), "L >= 1"),
+    (dict(L=4), r"\['L'\] do not apply to activation 'sine' with encoding None"),
+    (dict(activation="relu", first_omega=30), "do not apply to activation 'relu'"),
+    (dict(activation="sine", n_modes=3), "do not apply"),
+    (dict(encoding="posenc", sigma=3), "do not apply"),
+    (dict(output="softmax"), "output must be one of"),
+    (dict(activation="sine", first_omega=0), "omega must be > 0"),
     (dict(width=-4), "width must be"),
     (dict(depth=0), "depth must be"),
     (dict(activation="square", n_modes=0), "n_modes"),
@@ -130,8 +168,9 @@ def test_siren_activation_statistics_at_paper_init():
 @pytest.mark.parametrize("activation", ["sine", "square", "relu", "tanh"])
 def test_forward_is_the_layerwise_formula(activation):
     # INR folds omega into the weights and applies ReLU in place: still act(omega (W h + b)) per layer
-    m = inr.INR(width=16, depth=3, activation=activation, first_omega=20.0, hidden_omega=25.0,
-                n_modes=3, seed=0)
+    options = {"sine": dict(first_omega=20.0, hidden_omega=25.0),
+               "square": dict(first_omega=20.0, hidden_omega=25.0, n_modes=3)}.get(activation, {})
+    m = inr.INR(width=16, depth=3, activation=activation, seed=0, **options)
     x = torch.rand(50, 2) * 2 - 1
     h = x
     for lin, act in zip(m.linears[:-1], m.acts):

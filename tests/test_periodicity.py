@@ -6,7 +6,7 @@ import pytest
 import torch
 
 import inrlib as inr
-from inrlib.periodicity import (autocorrelation, central_lobe_radius, common_period,
+from inrlib.book.periodicity import (autocorrelation, central_lobe_radius, common_period,
                                 linear_fit_residual, off_centre_peak, rational_gcd, ray_linearity,
                                 render_window, shift_error, siren_period)
 
@@ -120,7 +120,7 @@ def test_relu_extrapolates_linearly_and_siren_does_not():
 
 def test_relu_with_positional_encoding_without_raw_input_is_periodic():
     m = inr.relu_mlp(L=4, include_input=False, width=16, depth=2, seed=0).double()
-    assert m.encoding.out_features == 2 * 2 * 4 and m.config["include_input"] is False
+    assert m.encoding.out_features == 2 * 2 * 4 and m.config.encoding["include_input"] is False
     x = torch.rand(300, 2, dtype=torch.float64) * 2 - 1
     T = common_period(m.encoding.freqs)
     assert shift_error(m, x, [T, -3 * T]) < 1e-12

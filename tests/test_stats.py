@@ -6,7 +6,7 @@ import pytest
 import torch
 
 import inrlib as inr
-from inrlib import stats as st
+from inrlib.book import stats as st
 
 
 def test_ks_distances_tell_the_laws_apart():
@@ -86,13 +86,6 @@ def test_threshold_summaries():
     assert rows[1]["final_loss"] == (0.5, 0.0)
     with pytest.raises(ValueError, match="no runs"):
         st.summarize_thresholds({"z": []}, (0.1,))
-
-
-def test_markdown_table():
-    t = st.markdown_table(["a", "b"], [[1, 2], ["x", "y"]])
-    assert t.splitlines() == ["| a | b |", "|---|---|", "| 1 | 2 |", "| x | y |"]
-    with pytest.raises(ValueError):
-        st.markdown_table(["a"], [[1, 2]])
 
 
 def test_median_frequency_and_plot():

@@ -180,7 +180,7 @@ class TrainingView:
 
     def callback(self, step, model, history):
         """fit's callback: move the bar, redraw the reconstruction and the PSNR curve."""
-        from .training import predict
+        from ..training import predict
 
         self.progress.value = min(step, self.steps)
         self.progress.description = f"step {step}"
@@ -194,7 +194,7 @@ class TrainingView:
 
     def fit(self, model, **fit_kwargs):
         """Train `model` on the signal for the planned steps, redrawing as it goes."""
-        from .training import fit
+        from ..training import fit
 
         self.progress.bar_style = "info"
         try:

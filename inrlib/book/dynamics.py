@@ -19,9 +19,9 @@ import torch
 from torch import nn
 from torch.func import functional_call, grad, vmap
 
-from .grids import grid
-from .signals import Signal
-from .training import fit
+from ..grids import grid
+from ..signals import Signal
+from ..training import fit
 
 
 # ---------------------------------------------------------------- 1D spectral bias

@@ -7,7 +7,7 @@
   (`ks_normal`, `ks_arcsine`); an effect size (0 = identical, 1 = disjoint), not a p-value:
   values of one layer are correlated, so p-values would mean little.
 - Training runs: steps (or seconds) to reach loss thresholds, with mean and spread over seeds
-  (`steps_to_thresholds`, `summarize_thresholds`, `markdown_table`).
+  (`steps_to_thresholds`, `summarize_thresholds`).
 """
 import math
 from dataclasses import dataclass
@@ -16,7 +16,7 @@ import numpy as np
 import torch
 from scipy import stats as _st
 
-from .activations import Sine
+from ..activations import Sine
 
 
 def _np1d(x, max_samples=None, seed=0) -> np.ndarray:
@@ -131,7 +131,7 @@ def layer_stats(model, coords, max_samples=100_000, seed=0) -> list:
             spacing = float(d[0])
     model.zero_grad(set_to_none=True)
     out = []
-    plain = [type(act) is Sine for act in model.acts]
+    plain = [type(act) is Sine for act in model.acts]  # d/du sin(u) = cos(u): plain sines only
     for i, (a, s) in enumerate(trace):
         ga = s.grad * torch.cos(a) if plain[i] else None
         rec = LayerStats(
@@ -181,14 +181,6 @@ def summarize_thresholds(groups: dict, thresholds, seconds_per_step=None) -> lis
         rows.append(dict(name=name, runs=len(hs), steps=cols, final_loss=(float(final.mean()), float(final.std())),
                          seconds=[c[0] * seconds_per_step for c in cols] if seconds_per_step else None))
     return rows
-
-
-def markdown_table(header, rows) -> str:
-    """A Markdown table from a header list and rows of already formatted cells."""
-    if any(len(r) != len(header) for r in rows):
-        raise ValueError("every row needs one cell per header column")
-    lines = ["| " + " | ".join(map(str, header)) + " |", "|" + "---|" * len(header)]
-    return "\n".join(lines + ["| " + " | ".join(map(str, r)) + " |" for r in rows])
 
 
 def median_frequency(freqs, power) -> float:

@@ -3,7 +3,7 @@ a model's derivative maps, and a check of a live training configuration."""
 import numpy as np
 import torch
 
-from .diffops import derivatives
+from ..diffops import derivatives
 
 
 def every_other_pixel(shape) -> torch.Tensor:

@@ -188,15 +188,3 @@ def plot_reconstruction(target, recon, rate, zoom, title="", nperseg=256, floor_
     fig.colorbar(im, ax=right, label="power (dB)")
     fig.tight_layout()
     return fig
-
-
-def data_file(name) -> "Path":
-    """Path of a file shipped in the book's data/ folder (next to the inrlib package)."""
-    from pathlib import Path
-
-    folder = Path(__file__).resolve().parents[1] / "data"
-    path = folder / name
-    if not path.is_file():
-        have = sorted(p.name for p in folder.glob("*")) if folder.is_dir() else []
-        raise FileNotFoundError(f"no data file {name!r} in {folder}; available: {have}")
-    return path

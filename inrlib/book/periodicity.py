@@ -8,7 +8,7 @@ from fractions import Fraction
 import numpy as np
 import torch
 
-from .training import predict
+from ..training import predict
 
 
 def _exact(values):

@@ -1,23 +1,19 @@
 """Fitting a signal from its derivatives (Poisson reconstruction) and Poisson image editing.
 
 Targets are packed into one (N, 4) tensor, columns [value, d/dx0, d/dx1, Laplacian], optionally
-with a fifth column weighting the value term per sample, so that they go through `inr.fit`
-(and its minibatching) unchanged; `derivative_loss` builds the matching `loss_fn`.
+with a fifth column weighting the value term per sample, so that they go through `inr.fit` and
+`inr.fit_many` (and their minibatching) unchanged; `derivative_loss` builds the matching loss.
 
 A function known only through its gradient is defined up to a constant, and through its
 Laplacian up to a harmonic function: `align` removes those before a PSNR is measured.
 """
-import math
-import time
-
 import numpy as np
 import torch
-from torch.func import functional_call, stack_module_state
 
-from .diffops import derivatives, gradient, laplacian
-from .metrics import psnr
-from .signals import Signal, image_gradient, image_laplacian
-from .training import History, _check_targets, _nan_error, progress_enabled
+from ..diffops import gradient, laplacian
+from ..metrics import psnr
+from ..signals import Signal, image_gradient, image_laplacian
+from ..training import _check_targets, predict
 
 TERMS = ("value", "grad", "lap")
 
@@ -60,9 +56,16 @@ def _check_packed(targets):
 
 
 def _weights(value, grad, lap):
-    w = {"value": float(value), "grad": float(grad), "lap": float(lap)}
-    if any(v < 0 or not math.isfinite(v) for v in w.values()) or not any(w.values()):
-        raise ValueError(f"loss weights must be finite, >= 0 and not all zero, got {w}")
+    """Each weight as a float tensor: () for one model, (K,) for one per model."""
+    w = {t: torch.as_tensor(v, dtype=torch.float32) for t, v in zip(TERMS, (value, grad, lap))}
+    sizes = {v.numel() for v in w.values() if v.dim() > 0}
+    if any(v.dim() > 1 for v in w.values()) or len(sizes) > 1:
+        raise ValueError(f"loss weights must be numbers or equally long lists, got "
+                         f"{ {t: v.tolist() for t, v in w.items()} }")
+    total = sum(w.values())
+    if any(not torch.isfinite(v).all() or (v < 0).any() for v in w.values()) or (total == 0).any():
+        raise ValueError(f"loss weights must be finite, >= 0 and not all zero, got "
+                         f"{ {t: v.tolist() for t, v in w.items()} }")
     return w
 
 
@@ -82,99 +85,28 @@ def _terms(y, x, target, need_grad, need_lap):
 
 
 def derivative_loss(targets: torch.Tensor, value=1.0, grad=0.0, lap=0.0, normalise=True):
-    """loss_fn(model, coords, target) for `inr.fit`: a weighted sum of MSEs on the values, the
+    """A loss for `inr.fit` and `inr.fit_many`: the weighted sum of MSEs on the values, the
     gradient and the Laplacian of the network, each divided by its target's mean square
     (`normalise`), so that the weights compare terms whose raw sizes differ by orders.
 
+    Each weight is a number, or one number per model for `fit_many` (one supervision each).
     Derivatives are taken with autograd; the Laplacian reuses the gradient's graph. Only the
     terms with a non-zero weight are computed.
     """
     _check_packed(targets)
+    _check_targets(targets)
     w = _weights(value, grad, lap)
     scale = target_scales(targets) if normalise else dict.fromkeys(TERMS, 1.0)
+    need = {t: bool((w[t] > 0).any()) for t in TERMS}
 
-    def loss_fn(model, coords, target):
-        x = coords.detach().requires_grad_(True)
-        terms = _terms(model(x), x, target, w["grad"] > 0, w["lap"] > 0)
-        return sum(w[k] / max(scale[k], 1e-12) * terms[k] for k in terms if w[k] > 0)
+    def loss(net, coords, target):
+        x = coords.detach().clone().requires_grad_(True)
+        terms = _terms(net(x), x, target, need["grad"], need["lap"])
+        return sum(w[t].to(x.device) / max(scale[t], 1e-12) * terms[t] for t in terms)
 
-    loss_fn.weights, loss_fn.scales = w, scale
-    return loss_fn
-
-
-def fit_derivatives(model, coords, targets, *, steps, lr=1e-4, value=1.0, grad=0.0, lap=0.0,
-                    normalise=True, **fit_kw) -> History:
-    """`inr.fit` with `derivative_loss`: fit `model` to values, gradient and/or Laplacian."""
-    from .training import fit
-
-    return fit(model, coords, targets, steps=steps, lr=lr,
-               loss_fn=derivative_loss(targets, value, grad, lap, normalise), **fit_kw)
-
-
-def fit_many_derivatives(models, coords, targets, weights, *, steps, lr=1e-4, normalise=True,
-                         progress=None, desc=None) -> list:
-    """Train K models of identical shape at once (batched, full batch, Adam) on derivative losses.
-
-    `weights` is one (value, grad, lap) triple for all, or a list of K triples (one supervision
-    per model). Each model has its own copy of the coordinates, so autograd gives each its own
-    gradient and Laplacian; models share nothing, so each gets the update it would get alone.
-    Returns one History per model (loss only); the models are left holding their trained weights.
-    """
-    models = list(models)
-    k = len(models)
-    if k == 0:
-        raise ValueError("fit_many_derivatives needs at least one model")
-    shapes = {tuple((n, tuple(p.shape)) for n, p in m.named_parameters()) for m in models}
-    bufs = {tuple((n, tuple(b.shape)) for n, b in m.named_buffers()) for m in models}
-    if len(shapes) != 1 or len(bufs) != 1:
-        raise ValueError("fit_many_derivatives needs models of identical architecture (widths, "
-                         "depth, encoding, n_modes); train the others one by one with fit_derivatives")
-    _check_packed(targets)
-    _check_targets(targets)
-    if isinstance(weights[0], (int, float)):
-        weights = [weights] * k
-    if len(weights) != k:
-        raise ValueError(f"{len(weights)} weight triples for {k} models")
-    ws = [_weights(*t) for t in weights]
-    scale = target_scales(targets) if normalise else dict.fromkeys(TERMS, 1.0)
-    dev = next(models[0].parameters()).device
-    coords, targets = coords.to(dev), targets.to(dev)
-    wt = {t: torch.tensor([w[t] / max(scale[t], 1e-12) for w in ws], device=dev) for t in TERMS}
-    need_grad, need_lap = any(w["grad"] for w in ws), any(w["lap"] for w in ws)
-    params, buffers = stack_module_state(models)
-    params = {n: p.detach().requires_grad_(True) for n, p in params.items()}
-    base = models[0]
-    batched = torch.vmap(lambda p, b, x: functional_call(base, (p, b), (x,)), in_dims=(0, 0, 0))
-    opt = torch.optim.Adam(params.values(), lr=lr)
-    hists = [History() for _ in range(k)]
-    from tqdm.auto import tqdm
-
-    bar = tqdm(total=steps, desc=desc or f"fit {k} models", disable=not progress_enabled(progress),
-               leave=False)
-    start = time.perf_counter()
-    for step in range(1, steps + 1):
-        x = coords.expand(k, *coords.shape).clone().requires_grad_(True)
-        terms = _terms(batched(params, buffers, x), x, targets, need_grad, need_lap)
-        per_model = sum(wt[t] * terms[t] for t in terms)
-        opt.zero_grad(set_to_none=True)
-        per_model.sum().backward()
-        opt.step()
-        values, now = per_model.tolist(), time.perf_counter() - start
-        for i, (h, v) in enumerate(zip(hists, values)):
-            if not math.isfinite(v):
-                bar.close()
-                raise FloatingPointError(f"model {i}: " + str(_nan_error(v, step, lr)))
-            h.step.append(step)
-            h.loss.append(v)
-            h.psnr.append(None)
-            h.seconds.append(now)
-        bar.update(1)
-    bar.close()
-    with torch.no_grad():
-        for i, m in enumerate(models):
-            for name, p in m.named_parameters():
-                p.copy_(params[name][i])
-    return hists
+    loss.own_coords = True  # fit_many then gives each model its own copy to differentiate
+    loss.weights, loss.scales = w, scale
+    return loss
 
 
 def harmonic_basis(coords, degree: int) -> torch.Tensor:
@@ -208,11 +140,11 @@ def align(pred, target, coords, degree: int = 0):
     return (p + (basis @ coef)[:, 0]).float()[:, None], coef[:, 0]
 
 
-def aligned_psnr(pred, target, coords, *, data_range: float, degree: int = 0) -> float:
-    """PSNR after `align`: the quality of a reconstruction up to what its supervision leaves free."""
-    aligned, _ = align(pred, target, coords, degree)
-    return psnr(aligned, torch.as_tensor(target).detach().float().cpu().reshape(-1, 1),
-                data_range=data_range)
+def aligned_psnr(model, image: Signal, degree: int = 0) -> float:
+    """PSNR of `model`'s reconstruction of `image` after `align`: its quality up to what its
+    supervision leaves free (a constant for a gradient fit, a harmonic function for a Laplacian)."""
+    aligned, _ = align(predict(model, image.coords), image.values, image.coords, degree)
+    return psnr(aligned, image.values.detach().float().cpu(), data_range=image.data_range)
 
 
 def clone_targets(dst: Signal, src: Signal, mask) -> torch.Tensor:
@@ -280,15 +212,3 @@ def near_zero_fraction(values, threshold=0.1) -> float:
     return float(np.mean(np.abs(v) < threshold))
 
 
-def psnr_of(model, image: Signal, degree: int = 0) -> float:
-    """Aligned PSNR of a model's reconstruction of `image` (see `align`)."""
-    from .training import predict
-
-    return aligned_psnr(predict(model, image.coords), image.values, image.coords,
-                        data_range=image.data_range, degree=degree)
-
-
-__all__ = ["derivative_targets", "target_scales", "derivative_loss", "fit_derivatives",
-           "fit_many_derivatives", "derivatives", "harmonic_basis", "align", "aligned_psnr",
-           "clone_targets", "poisson_blend_reference", "layer_outputs", "near_zero_fraction",
-           "psnr_of"]

@@ -1,0 +1,15 @@
+"""The INR Book's analysis and display tools, one module per concern, on top of the inrlib core.
+
+Import what a chapter uses by module: `from inrlib.book import audio, widgets`. These modules
+may import matplotlib, scipy.stats and ipywidgets; the core (`inrlib`) never imports them.
+
+- `images`: held-out pixels, resolution-aligned query grids, derivative maps, live-control checks
+- `audio`: players, spectrograms, waveform and reconstruction figures, first-layer frequencies
+- `poisson`: derivative targets and losses, alignment, seamless cloning
+- `init_study`: the SIREN initialisation variants the initialisation chapter compares
+- `stats`: activation statistics through depth, per-layer spectra, threshold tables
+- `periodicity`: exact periods, far-field renders, autocorrelation
+- `dynamics`: spectral bias over training, ReLU activation regions, gradient confusion
+- `tables`: results as Markdown tables
+- `widgets`: static sliders (no kernel) and live controls (ipywidgets)
+"""
