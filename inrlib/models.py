@@ -59,12 +59,12 @@ class ModelConfig:
         return cls(**json.loads(text))
 
     @classmethod
-    def build(cls, activation="sine", encoding=None, init=None, sigmoid_output=None, seed=None,
-              **kw) -> "ModelConfig":
+    def build(cls, activation="sine", encoding=None, init=None, seed=None, **kw) -> "ModelConfig":
         """A config from the keywords readers know (`INR(activation="sine", first_omega=30,
         encoding="posenc", L=10, ...)`): each option goes to the part that takes it, with that
         part's defaults filled in; an option that no part of this model takes is an error."""
         act = activation if isinstance(activation, dict) else {"name": activation}
+        encoding = None if encoding == "none" else encoding
         enc = encoding if isinstance(encoding, dict) or encoding is None else {"name": encoding}
         act_opts = activation_options(act["name"])
         enc_opts = encoding_options(enc["name"]) if enc else {}
@@ -83,8 +83,6 @@ class ModelConfig:
             if enc["name"] == "fourier" and "seed" not in enc:
                 enc = {**enc, "seed": 0 if seed is None else seed}
             enc = {"name": enc["name"], **{k: enc.get(k, v) for k, v in enc_opts.items()}}
-        if sigmoid_output is not None:
-            own["output"] = "sigmoid" if sigmoid_output else "linear"
         init = init or ("paper" if is_sine(act["name"]) else "pytorch")
         return cls(activation=act, encoding=enc, init=init, seed=seed, **own)
 

@@ -13,9 +13,10 @@ import sys
 CHILD = r"""
 import json, resource, sys, torch
 import inrlib as inr
+from inrlib.book import poisson
 size, width, depth, mode = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
 image = inr.load_image("camera", size=size)
-t = inr.derivative_targets(image)
+t = poisson.derivative_targets(image)
 model = inr.siren(width=width, depth=depth, seed=0)
 opt = torch.optim.Adam(model.parameters(), 1e-4)
 rss = lambda: resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
@@ -27,7 +28,7 @@ if mode == "recompute":   # gradient, then a Laplacian that differentiates the o
     loss = ((g - t[:, 1:3]) ** 2).sum(1).mean() + ((inr.laplacian(y, x) - t[:, 3:4]) ** 2).mean()
 else:
     w = {"values": (1, 0, 0), "grad+lap": (0, 1, 1), "all": (1, 1, 1)}[mode]
-    loss = inr.derivative_loss(t, *w)(model, image.coords, t)
+    loss = poisson.derivative_loss(t, *w)(model, image.coords, t)
 opt.zero_grad(); loss.backward(); opt.step()
 print(json.dumps({"mode": mode, "peak_mb": rss(), "step_mb": rss() - before}))
 """

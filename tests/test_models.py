@@ -53,7 +53,7 @@ def test_depth_counts_activated_layers():
 
 
 def test_sigmoid_output_range():
-    m = inr.relu_mlp(width=8, depth=2, sigmoid_output=True)
+    m = inr.relu_mlp(width=8, depth=2, output="sigmoid")
     y = m(torch.randn(100, 2) * 10)
     assert (y > 0).all() and (y < 1).all()
 

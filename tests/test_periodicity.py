@@ -48,6 +48,10 @@ def test_siren_period_is_a_period_of_the_whole_network():
     assert shift_error(m64, x, [T, 0.0]) < 1e-3
     assert shift_error(m64, x, [T / 2, 0.0]) > 0.01
     assert shift_error(m64, x, [T * 0.999999, 0.0]) > 0.01
+    # a square wave's odd harmonics keep its fundamental's period
+    sq = inr.INR(activation="square", n_modes=3, width=8, depth=2, seed=0).double()
+    Ts, _ = siren_period(sq, axis=1)
+    assert shift_error(sq, x, [0.0, Ts]) < 1e-3 and shift_error(sq, x, [0.0, Ts / 2]) > 0.01
     with pytest.raises(ValueError, match="sine-family"):
         siren_period(inr.relu_mlp(width=8, depth=1))
     with pytest.raises(ValueError, match="axis"):

@@ -176,7 +176,7 @@ def test_predict_of_a_1024_grid_runs_in_bounded_memory(tmp_path):
     dict(activation="relu", encoding="posenc", L=3),
     dict(activation="sine", encoding="fourier", sigma=3.0, n_features=8),
     dict(activation="square", n_modes=3),
-    dict(activation="tanh", sigmoid_output=True, out_features=3),
+    dict(activation="tanh", output="sigmoid", out_features=3),
     dict(activation="sine", bias=False),
 ])
 def test_batched_network_computes_each_models_own_function(image, kw):

@@ -8,6 +8,7 @@ from fractions import Fraction
 import numpy as np
 import torch
 
+from ..activations import is_sine
 from ..training import predict
 
 
@@ -50,10 +51,9 @@ def siren_period(model, axis: int = 0):
     period of the first layer is a period of the whole network. Returns (T, longest_neuron).
     """
     acts, linears = getattr(model, "acts", None), getattr(model, "linears", None)
-    if not acts or not hasattr(acts[0], "omega") or getattr(model, "encoding", None) is not None:
-        raise ValueError("siren_period needs an INR with a sine-family activation and no encoding")
-    if type(acts[0]).__name__ != "Sine":
-        raise ValueError(f"siren_period handles sin activations only, got {type(acts[0]).__name__}")
+    if not acts or not is_sine(acts[0]) or getattr(model, "encoding", None) is not None:
+        raise ValueError("siren_period needs an INR with a sine-family activation (its waves' "
+                         "odd harmonics keep the fundamental's period) and no encoding")
     w = linears[0].weight.detach().double().cpu()
     if not 0 <= axis < w.shape[1]:
         raise ValueError(f"axis must be in [0, {w.shape[1]}), got {axis}")
