@@ -1,4 +1,6 @@
-"""The committed chapters are executed notebooks: outputs present, in order, no errors, light."""
+"""The committed chapters are executed notebooks: outputs present, in order, no errors, light,
+and executed from the code they hold now (metadata.inrbook, written by scripts/execute_chapters.py)."""
+import importlib.util
 import json
 from pathlib import Path
 
@@ -6,6 +8,9 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 CHAPTERS = sorted((ROOT / "chapters").glob("*.ipynb"))
+_spec = importlib.util.spec_from_file_location("execute_chapters", ROOT / "scripts" / "execute_chapters.py")
+execute_chapters = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(execute_chapters)
 
 
 def test_every_chapter_is_in_the_table_of_contents():
@@ -28,3 +33,23 @@ def test_chapter_is_cleanly_executed(path):
     assert path.stat().st_size < 6e6, f"{path.name} is {path.stat().st_size / 1e6:.1f} MB"
     images = sum("image/png" in o.get("data", {}) for c in code for o in c.get("outputs", []))
     assert images > 0, f"{path.name} shows no figure"
+
+
+@pytest.mark.parametrize("path", CHAPTERS, ids=lambda p: p.name)
+def test_chapter_was_executed_from_its_current_code(path):
+    nb = json.loads(path.read_text())
+    meta = nb.get("metadata", {}).get("inrbook")
+    assert meta, f"{path.name}: no metadata.inrbook; run `make chapters NB={path.relative_to(ROOT)}`"
+    assert {"profile", "device", "torch", "seconds", "code_sha256"} <= set(meta), meta
+    assert meta["profile"] in ("quick", "full")
+    assert meta["code_sha256"] == execute_chapters.code_sha256(nb), (
+        f"{path.name}: its code changed since it was executed; re-execute it "
+        f"(`make chapters NB={path.relative_to(ROOT)}`, or in the full profile on a GPU)")
+
+
+def test_code_hash_sees_a_changed_cell(tmp_path):
+    nb = json.loads(CHAPTERS[0].read_text())
+    before = execute_chapters.code_sha256(nb)
+    code = next(c for c in nb["cells"] if c["cell_type"] == "code")
+    code["source"] = list(code["source"]) + ["\n# changed"]
+    assert execute_chapters.code_sha256(nb) != before
