@@ -1,3 +1,4 @@
+import itertools
 import re
 
 import ipywidgets as w
@@ -45,6 +46,80 @@ def test_live_controls_run_validate_and_report_errors():
     assert "application/vnd.jupyter.widget-view+json" in bundle and "Live controls" in bundle["text/html"]
 
 
+def test_live_note_says_run_the_cell_in_a_frontend_and_where_the_static_sliders_are():
+    note = widgets.live_note("above")
+    # JupyterLab's sanitizer keeps `hidden` and drops <style>: there only "run the cell" shows;
+    # the site keeps the <style>, which swaps the two (checked in a browser in test_lab.py).
+    frontend = re.search(r'<span class="inr-in-frontend">([^<]*)</span>', note).group(1)
+    site = re.search(r'<span class="inr-on-site" hidden>(.*?)</span>', note).group(1)
+    assert "run the cell" in frontend and "precomputed" not in frontend
+    assert "run this notebook" in site and "precomputed sliders are above" in site
+    assert "below" in widgets.live_note("below") and "precomputed" not in widgets.live_note()
+    with pytest.raises(ValueError, match="above"):
+        widgets.live_note("left")
+    ctl = widgets.live_controls(lambda n: n, {"n": w.IntSlider(value=3)}, precomputed="below")
+    assert ctl._repr_mimebundle_()["text/html"] == widgets.live_note("below")
+
+
+def test_value_slider_lands_exactly_on_the_values_the_text_names():
+    assert widgets.log_grid(1, 300) == [1, 2, 3, 5, 10, 20, 30, 50, 100, 200, 300]
+    assert widgets.log_grid(0.1, 1) == [0.1, 0.2, 0.3, 0.5, 1]
+    assert 3000 in widgets.log_grid(10, 30000) and 50 in widgets.log_grid(1, 100)
+    s = widgets.value_slider(widgets.log_grid(1, 300), 30, "ω0")
+    assert s.value == 30 and s.label == "30" and isinstance(s.value, int)
+    # the browser sets the index; the kernel's value is the listed number, not a rounded float
+    s.index = s.options.index(("3", 3))
+    assert s.value == 3
+    with pytest.raises(ValueError, match="not one of"):
+        widgets.value_slider([1, 3, 10], 31.6, "ω0")
+    with pytest.raises(ValueError, match="0 < lo"):
+        widgets.log_grid(0, 10)
+
+
+def test_options_that_do_not_apply_are_greyed_out_and_ignored_not_refused():
+    calls = []
+    ctl = widgets.live_controls(
+        lambda model, omega: calls.append((model, omega)),
+        {"model": w.Dropdown(options=["SIREN", "ReLU"], value="SIREN", description="model"),
+         "omega": widgets.value_slider([10, 30, 100], 30, "ω0")},
+        applies={"omega": lambda model, **_: model == "SIREN"})
+    assert not ctl.controls["omega"].disabled and ctl.ignored.value == ""
+    ctl.controls["omega"].value = 100
+    ctl.controls["model"].value = "ReLU"
+    assert ctl.controls["omega"].disabled and "ignored: ω0" in ctl.ignored.value
+    ctl.click()
+    assert calls == [("ReLU", 100)] and ctl.message.value == ""
+    ctl.reset()
+    assert ctl.values() == {"model": "SIREN", "omega": 30} and not ctl.controls["omega"].disabled
+    with pytest.raises(ValueError, match="do not exist"):
+        widgets.live_controls(lambda n: n, {"n": w.IntSlider()}, applies={"m": lambda **_: True})
+
+
+def test_an_interrupted_run_ends_with_the_step_it_stopped_at_not_a_traceback():
+    image = inr.load_image("camera", size=8)
+    view = widgets.TrainingView(image, steps=20, every=5)
+    calls = itertools.count(1)
+
+    def loss(net, x, y):  # the reader interrupts the kernel during step 8
+        if next(calls) == 8:
+            raise KeyboardInterrupt
+        return ((net(x) - y) ** 2).mean()
+
+    ctl = widgets.live_controls(lambda n: view.fit(inr.siren(width=8, depth=1, seed=0), loss=loss,
+                                                   lr=1e-3), {"n": w.IntSlider(value=1)})
+    ctl.click()
+    assert "stopped at step 7" in ctl.message.value and "Traceback" not in ctl.message.value
+    assert view.progress.bar_style == "warning" and view.progress.value == 7
+    assert not ctl.button.disabled and ctl.result is None
+
+    def interrupted(n):
+        raise KeyboardInterrupt
+
+    plain = widgets.live_controls(interrupted, {"n": w.IntSlider(value=1)})
+    plain.click()
+    assert ">stopped<" in plain.message.value
+
+
 def test_live_controls_keep_the_result_and_name_the_error_type():
     ctl = widgets.live_controls(lambda n: n * 2, {"n": w.IntSlider(value=3)})
     ctl.click()
@@ -67,7 +142,7 @@ def test_training_view_redraws_during_fit():
     assert "dB" in view.status.value and hist is view.history and len(hist.psnr) == 20
     bundle = view._repr_mimebundle_()
     assert "application/vnd.jupyter.widget-view+json" in bundle
-    assert bundle["text/html"] == widgets.STATIC_NOTE
+    assert bundle["text/html"] == widgets.live_note()
     colour = widgets.TrainingView(inr.load_image("astronaut", size=8, grey=False), steps=2, every=1)
     colour.fit(inr.relu_mlp(width=8, depth=1, out_features=3, seed=0), lr=1e-3)
     assert colour.redraws == 2
@@ -79,7 +154,7 @@ def test_training_view_rejects_bad_input_and_marks_a_diverged_run():
         widgets.TrainingView(image, steps=0)
     audio = inr.Signal(inr.grid(16), inr.grid(16)[:, :1], (16,))
     with pytest.raises(ValueError, match="draws images"):
-        widgets.TrainingView(audio, steps=5)
+        widgets.TrainingView(audio, steps=5, picture=True)
     view = widgets.TrainingView(image, steps=5, every=1)
     with pytest.raises(FloatingPointError):
         view.fit(inr.siren(width=8, depth=2, seed=0), lr=1e12)

@@ -4,16 +4,71 @@ import base64
 import html
 import io
 import itertools
+import math
 
 import matplotlib.pyplot as plt
 
 _ids = itertools.count()
 
-STATIC_NOTE = (
-    '<div class="inr-live-note" style="border-left:4px solid #f0ad4e;padding:.4em .8em;'
-    'background:#fcf8e3">Live controls: this cell shows sliders and a Train button when the '
-    "notebook runs in a kernel (use the launch button at the top of the page, or run it "
-    "locally). On this static page, use the precomputed slider below instead.</div>")
+
+def live_note(precomputed=None) -> str:
+    """The text/html fallback of live widgets: what is shown wherever the widget itself is not.
+
+    Two renderers show it, and each needs its own sentence. The static site renders this HTML
+    as it is, <style> included, so it sees the site's sentence. JupyterLab shows it for a cell
+    whose output did not come from its own kernel (a notebook just opened: untrusted output),
+    through a sanitizer that drops <style> but keeps the `hidden` attribute, so it sees "run
+    the cell". `precomputed`: "above" or "below", where the chapter's static sliders are.
+    """
+    if precomputed not in (None, "above", "below"):
+        raise ValueError(f'precomputed must be "above", "below" or None, got {precomputed!r}')
+    site = ("Live controls: run this notebook to use these controls (launch button at the top "
+            "of the page, or <code>make lab</code> on your machine)")
+    site += f"; the precomputed sliders are {precomputed}." if precomputed else "."
+    return (
+        '<div class="inr-live-note" style="border-left:4px solid #f0ad4e;padding:.4em .8em;'
+        'background:#fcf8e3"><style>.inr-live-note .inr-in-frontend{display:none!important}'
+        '.inr-live-note .inr-on-site{display:inline!important}</style>'
+        '<span class="inr-in-frontend">Live controls: run the cell (and the cells above it) to '
+        "show them.</span>"
+        f'<span class="inr-on-site" hidden>{site}</span></div>')
+
+
+def log_grid(lo, hi, mantissas=(1, 2, 3, 5)) -> list:
+    """The numbers m * 10^k (m in `mantissas`) from lo to hi: 1, 2, 3, 5, 10, 20, 30, 50, ...
+
+    Round values such as 30, 50 and 3000 are on the grid exactly (a FloatLogSlider's grid of
+    10^(0.1 k) holds 31.6 but not 30).
+    """
+    if not 0 < lo <= hi:
+        raise ValueError(f"log_grid needs 0 < lo <= hi, got {lo}, {hi}")
+    k0, k1 = math.floor(math.log10(lo)), math.ceil(math.log10(hi))
+    # from the decimal string, so that 3 * 10^-1 is 0.3, not 0.30000000000000004
+    values = [float(f"{m}e{k}") for k in range(k0, k1 + 1) for m in mantissas]
+    return [int(v) if v.is_integer() else v for v in values if lo <= v <= hi]
+
+
+def value_slider(values, value, description, fmt="{:g}"):
+    """A slider that stops only on `values` and hands back exactly the one shown.
+
+    The browser sends the index of the chosen stop, not a float it rounded to its own step,
+    so 30 stays 30 in the kernel. Use it for any setting the text names by value.
+    """
+    import ipywidgets as w
+
+    values = list(values)
+    if value not in values:
+        raise ValueError(f"the start value {value!r} is not one of the slider's values {values}")
+    return w.SelectionSlider(options=[(fmt.format(v), v) for v in values], value=value,
+                             description=description, continuous_update=False)
+
+
+class Stopped(KeyboardInterrupt):
+    """A live run that the user interrupted (kernel interrupt) after `step` steps."""
+
+    def __init__(self, step):
+        super().__init__(f"stopped at step {step}")
+        self.step = step
 
 
 def figure_png(fig, dpi=72) -> bytes:
@@ -71,28 +126,57 @@ def static_slider(draw, values, label, captions=None, dpi=72) -> StaticSlider:
 
 class LiveControls:
     """ipywidgets controls and a button that call `run(**values)`; in a static page the output
-    falls back to a short note (the book drops the widget view, which needs a kernel)."""
+    falls back to a short note (the book drops the widget view, which needs a kernel).
 
-    def __init__(self, run, controls: dict, validate=None, button="Train"):
+    validate(**values) -> a sentence refusing the settings, or None. applies: {name:
+    predicate(**values)}, for options that only some settings use: while the predicate is
+    false the control is greyed out, a note names it as ignored, and the run still gets its
+    value (and ignores it). precomputed: "above" or "below", where the static sliders are.
+    """
+
+    def __init__(self, run, controls: dict, validate=None, button="Train", applies=None,
+                 precomputed=None):
         import ipywidgets as w
 
-        self.run, self.validate, self.controls = run, validate, controls
+        applies = dict(applies or {})
+        unknown = set(applies) - set(controls)
+        if unknown:
+            raise ValueError(f"applies names controls that do not exist: {sorted(unknown)}")
+        self.run, self.validate, self.controls, self.applies = run, validate, controls, applies
+        self.note_html = live_note(precomputed)  # checked here, not when first displayed
+        self.start = self.values()  # what reset() goes back to
         self.result = None  # what the last successful run returned
         self.button = w.Button(description=button, button_style="primary", icon="play")
-        self.message = w.HTML()
+        self.message = w.HTML()  # a refusal, an error, or where a run stopped
+        self.ignored = w.HTML()  # which options the current settings do not use
         self.output = w.Output()
         self.button.on_click(self._clicked)
-        self.box = w.VBox([w.HBox(list(controls.values())), w.HBox([self.button, self.message]),
-                           self.output])
+        for c in controls.values():
+            c.observe(self._refresh, names="value")
+        self.box = w.VBox([w.HBox(list(controls.values())),
+                           w.HBox([self.button, self.message, self.ignored]), self.output])
+        self._refresh()
 
     def values(self) -> dict:
         return {name: c.value for name, c in self.controls.items()}
+
+    def _refresh(self, _=None):
+        values = self.values()
+        off = [name for name, used in self.applies.items() if not used(**values)]
+        for name in self.applies:
+            self.controls[name].disabled = name in off
+        names = ", ".join(self.controls[n].description or n for n in off)
+        self.ignored.value = (f'<span style="color:#666">not used with these settings, '
+                              f"ignored: {html.escape(names)}</span>" if off else "")
+
+    def _say(self, text, colour="#b00"):
+        self.message.value = f'<span style="color:{colour}">{html.escape(text)}</span>'
 
     def _clicked(self, _=None):
         values = self.values()
         problem = self.validate(**values) if self.validate else None
         if problem:
-            self.message.value = f'<span style="color:#b00">{html.escape(problem)}</span>'
+            self._say(problem)
             return
         self.message.value = ""
         self.button.disabled = True
@@ -100,10 +184,13 @@ class LiveControls:
         try:
             with self.output:
                 self.result = self.run(**values)
+        except KeyboardInterrupt as err:
+            # The reader interrupted the kernel: say where the run stopped, no traceback.
+            step = getattr(err, "step", None)
+            self._say("stopped" + (f" at step {step}" if step is not None else ""), "#a60")
         except (ValueError, FloatingPointError, RuntimeError, MemoryError) as err:
             # A bad combination or a diverged run is a message, not a traceback.
-            self.message.value = (f'<span style="color:#b00">{html.escape(type(err).__name__)}: '
-                                  f'{html.escape(str(err))}</span>')
+            self._say(f"{type(err).__name__}: {err}")
         finally:
             self.button.disabled = False
 
@@ -111,41 +198,53 @@ class LiveControls:
         """Press the button from code (used by tests and by the executed notebook)."""
         self._clicked()
 
+    def reset(self):
+        """Back to the start values, with no message: the state a reader starts from (the
+        last run's output stays, as an example)."""
+        for name, value in self.start.items():
+            self.controls[name].value = value
+        self.message.value = ""
+
     def _repr_mimebundle_(self, **kwargs):
-        return _static_bundle(self.box, "Live controls (run the notebook in a kernel to use them)",
-                              **kwargs)
+        return _fallback_bundle(self.box, self.note_html,
+                                "Live controls (run the notebook in a kernel to use them)", **kwargs)
 
 
-def live_controls(run, controls, validate=None, button="Train") -> LiveControls:
-    """Build live controls: `controls` maps run's keyword names to ipywidgets."""
-    return LiveControls(run, controls, validate, button)
+def live_controls(run, controls, validate=None, button="Train", applies=None,
+                  precomputed=None) -> LiveControls:
+    """Build live controls: `controls` maps run's keyword names to ipywidgets (see
+    LiveControls for `validate`, `applies` and `precomputed`)."""
+    return LiveControls(run, controls, validate, button, applies, precomputed)
 
 
-def _static_bundle(box, text, **kwargs):
+def _fallback_bundle(box, note_html, text, **kwargs):
     bundle = box._repr_mimebundle_(**kwargs)
     bundle = dict(bundle[0] if isinstance(bundle, tuple) else bundle)
-    bundle["text/html"] = STATIC_NOTE
+    bundle["text/html"] = note_html
     bundle["text/plain"] = text
     return bundle
 
 
 class TrainingView:
-    """A live view of one fit: a progress bar, the reconstruction and the PSNR curve, redrawn
-    while training runs (pass `view.callback` to `fit(..., callback=, callback_every=view.every)`,
-    or call `view.fit(model, lr=...)`). Works in a kernel; on the static site it shows the note.
+    """A live view of one fit: a progress bar, the PSNR curve and, for an image, the
+    reconstruction, redrawn while training runs (call `view.fit(model, lr=...)`). Works in a
+    kernel; on the static site it shows the note.
 
-    signal: the Signal being fitted (its shape and value range draw the picture); steps: the
-    planned number of steps; every: redraw interval in steps (default: about 10 redraws).
+    signal: the Signal being fitted; steps: the planned number of steps; every: redraw
+    interval in steps (default: about 10 redraws); picture: draw the reconstruction (default:
+    when the signal is an image, shape (H, W)).
     """
 
-    def __init__(self, signal, steps, every=None, title="", dpi=60):
+    def __init__(self, signal, steps, every=None, title="", dpi=60, picture=None):
         import ipywidgets as w
 
         if steps < 1:
             raise ValueError(f"steps must be >= 1, got {steps}")
-        if len(signal.shape) != 2:
+        image = len(signal.shape) == 2
+        if picture and not image:
             raise ValueError(f"TrainingView draws images: the signal's shape must be (H, W), got {signal.shape}")
         self.signal, self.steps, self.title, self.dpi = signal, int(steps), title, dpi
+        self.picture = image if picture is None else bool(picture)
         self.every = int(every) if every else max(1, self.steps // 10)
         if self.every < 1:
             raise ValueError(f"every must be >= 1, got {every}")
@@ -154,11 +253,13 @@ class TrainingView:
         self.status = w.HTML()
         self.image = w.Image(format="png")
         self.curve = w.Image(format="png")
-        self.box = w.VBox([w.HBox([self.progress, self.status]), w.HBox([self.image, self.curve])])
+        self.box = w.VBox([w.HBox([self.progress, self.status]),
+                           w.HBox([self.image, self.curve] if self.picture else [self.curve])])
         self.redraws = 0
+        self.step = 0  # the last step reported by fit
         self.history = None
 
-    def _picture(self, values):
+    def _draw_picture(self, values):
         img = self.signal.array(values)
         lo, hi = self.signal.value_range
         img = _clip01((img - lo) / (hi - lo))
@@ -174,32 +275,47 @@ class TrainingView:
         ax.set_xlim(0, self.steps)
         ax.set_xlabel("step")
         ax.set_ylabel("PSNR (dB)")
-        ax.set_title("training PSNR", fontsize=9)
+        ax.set_title("training PSNR" if self.picture or not self.title else self.title, fontsize=9)
         ax.grid(alpha=0.3)
         return figure_png(fig, self.dpi)
 
     def callback(self, step, model, history):
-        """fit's callback: move the bar, redraw the reconstruction and the PSNR curve."""
+        """fit's callback: move the bar; every `every` steps (and at the end) redraw the
+        reconstruction and the PSNR curve."""
         from ..training import predict
 
+        last, self.step = self.step, step
         self.progress.value = min(step, self.steps)
         self.progress.description = f"step {step}"
+        if step // self.every == last // self.every and step != self.steps:
+            return
         psnr = history.psnr[-1] if history.psnr else None
         self.status.value = (f"{psnr:.1f} dB" if psnr is not None else "") + \
             f" &nbsp; {history.seconds[-1]:.1f} s"
-        self.image.value = self._picture(predict(model, self.signal.coords))
+        if self.picture:
+            self.image.value = self._draw_picture(predict(model, self.signal.coords))
         if history.psnr and history.psnr[-1] is not None:
             self.curve.value = self._curve(history)
         self.redraws += 1
 
-    def fit(self, model, **fit_kwargs):
-        """Train `model` on the signal for the planned steps, redrawing as it goes."""
+    def fit(self, model, target=None, **fit_kwargs):
+        """Train `model` on the signal (or on its coordinates and `target`, e.g. derivatives
+        with a derivative loss) for the planned steps, redrawing as it goes. A kernel
+        interrupt marks the bar as stopped and raises Stopped(step)."""
         from ..training import fit
 
-        self.progress.bar_style = "info"
+        data = (self.signal,) if target is None else (self.signal.coords, target)
+        self.progress.bar_style, self.step = "info", 0
+        # The bar moves in about 100 ticks; pictures are redrawn every `every` steps.
+        tick = max(1, min(self.every, self.steps // 100))
         try:
-            self.history = fit(model, self.signal, steps=self.steps, progress=False,
-                               callback=self.callback, callback_every=self.every, **fit_kwargs)
+            self.history = fit(model, *data, steps=self.steps, progress=False,
+                               callback=self.callback, callback_every=tick, **fit_kwargs)
+        except KeyboardInterrupt as err:
+            self.progress.bar_style = "warning"
+            self.progress.description = "stopped"
+            self.status.value = f"stopped at step {self.step}"
+            raise Stopped(self.step) from err
         except Exception:
             self.progress.bar_style = "danger"
             raise
@@ -210,8 +326,9 @@ class TrainingView:
         return f"Live training view ({self.progress.value}/{self.steps} steps)"
 
     def _repr_mimebundle_(self, **kwargs):
-        return _static_bundle(self.box, "Live training view (run the notebook in a kernel to see it)",
-                              **kwargs)
+        return _fallback_bundle(self.box, live_note(),
+                                "Live training view (run the notebook in a kernel to see it)",
+                                **kwargs)
 
 
 def _clip01(a):
@@ -220,12 +337,15 @@ def _clip01(a):
     return np.clip(a, 0.0, 1.0)
 
 
-def live_fit(model, signal, steps, every=None, title="", show=True, **fit_kwargs):
-    """Fit `model` to an image Signal while a TrainingView shows progress, reconstruction and
-    PSNR curve (displayed first when `show`); returns the History."""
-    view = TrainingView(signal, steps, every=every, title=title)
+def live_fit(model, signal, steps, every=None, title="", show=True, target=None, picture=None,
+             **fit_kwargs):
+    """Fit `model` to a Signal (or to its coordinates and `target`) while a TrainingView
+    shows progress, the PSNR curve and, for images, the reconstruction (displayed first when
+    `show`); returns the History. Interrupted, it raises Stopped(step), which LiveControls
+    turns into a one-line message."""
+    view = TrainingView(signal, steps, every=every, title=title, picture=picture)
     if show:
         from IPython.display import display
 
         display(view)
-    return view.fit(model, **fit_kwargs)
+    return view.fit(model, target=target, **fit_kwargs)
