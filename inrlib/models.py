@@ -160,7 +160,7 @@ def siren(**kw) -> INR:
 
 
 def relu_mlp(L=None, **kw) -> INR:
-    """ReLU MLP; with NeRF positional encoding of L frequencies when L is given (L >= 1)."""
-    if L is None:
+    """ReLU MLP; with NeRF positional encoding of L frequencies when L >= 1 (None or 0: none)."""
+    if not L:
         return INR(activation="relu", **kw)
     return INR(activation="relu", encoding="posenc", L=L, **kw)

@@ -45,6 +45,7 @@ def test_config_groups_each_part_with_its_own_options():
     assert cfg.activation == {"name": "sine", "first_omega": 3000, "hidden_omega": 30.0}
     assert cfg.encoding is None and cfg.init == "paper"
     assert inr.relu_mlp(width=8, depth=1).config.encoding is None
+    assert inr.relu_mlp(L=0, width=8, depth=1).config.encoding is None  # L = 0: no encoding
 
 
 def test_depth_counts_activated_layers():
