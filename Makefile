@@ -1,7 +1,7 @@
-# The two commands of the README are `make book` and `make test`; both set up .venv first.
+# The three commands of the README are `make book`, `make lab` and `make test`; each sets up .venv first.
 PY := .venv/bin/python
 export INR_PROGRESS ?= 0
-.PHONY: setup book test chapters bench clean
+.PHONY: setup book lab test chapters bench clean
 
 setup:
 	@bash scripts/setup.sh
@@ -9,6 +9,12 @@ setup:
 book: setup
 	.venv/bin/jupyter-book build . -W -n --keep-going
 	@echo "The book is at $(CURDIR)/_build/html/index.html"
+
+# The chapters in JupyterLab; progress bars on (the book's executed pages turn them off).
+# Jupyter refuses to run as root (containers, CI machines) unless told --allow-root.
+lab: export INR_PROGRESS := 1
+lab: setup
+	.venv/bin/jupyter-lab $(if $(filter 0,$(shell id -u)),--allow-root) chapters/
 
 test: setup
 	INR_PROFILE=quick $(PY) -m pytest
