@@ -43,7 +43,12 @@ def test_ray_sweep_on_a_local_cluster_equals_the_local_path(image):
     ray = pytest.importorskip("ray")
     cfgs = configs()
     local = inr.sweep(cfgs, image, steps=4, lr=1e-3, batch=2)
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, configure_logging=False)
+    try:
+        ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, configure_logging=False)
+    except Exception as err:  # Ray's own start-up (its agents give up after 15 s on a busy machine)
+        if "timed out during startup" in str(err):
+            pytest.skip(f"Ray could not start a local cluster here: {err}")
+        raise
     try:
         remote = inr.sweep(cfgs, image, steps=4, lr=1e-3, batch=2, backend="ray")
     finally:
