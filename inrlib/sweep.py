@@ -6,8 +6,9 @@
 Configs of one architecture (they may differ in omegas, init, seed, Fourier-feature scale) are
 trained together, `batch` at a time, as `fit_many` trains them; each batch is one task. With
 backend="ray" (`pip install "inrlib[ray]"`), each task asks the cluster for one GPU when it has
-GPUs, else for one CPU. Connect first with `ray.init(address="ray://HEAD:10001")`, or set
-RAY_ADDRESS=ray://HEAD:10001; without either, Ray starts a cluster on this machine.
+GPUs, else for one CPU. It joins the cluster that `ray start` made on this machine, or the one
+RAY_ADDRESS names (ray://HEAD:10001 from another machine, with "ray[client]"), or one you
+connected to with `ray.init(...)`; with none of these, Ray starts a cluster on this machine.
 """
 import json
 from dataclasses import asdict, dataclass
