@@ -10,6 +10,7 @@ may import matplotlib, scipy.stats and ipywidgets; the core (`inrlib`) never imp
 - `stats`: activation statistics through depth, per-layer spectra, threshold tables
 - `periodicity`: exact periods, far-field renders, autocorrelation
 - `dynamics`: spectral bias over training, ReLU activation regions, gradient confusion
+- `shapes`: 3-D shapes as SDFs: exact shapes, oriented clouds, the SDF loss, marching cubes, Chamfer, renders
 - `tables`: results as Markdown tables
 - `widgets`: static sliders (no kernel) and live controls (ipywidgets)
 """
