@@ -87,13 +87,24 @@ def copy_weights(src_linears, dst_model):
             d.bias.copy_(s.bias)
 
 
-def train(model, coords, target, steps, lr=1e-4, on_step=None):
-    """The colab's loop: full batch, Adam, MSE. Returns the per-step losses."""
+def train(model, coords, target, steps, lr=1e-4, on_step=None, batch_size=None, seed=0):
+    """The colab's loop: Adam, MSE, full batch unless `batch_size` (shuffled epochs, drawn as
+    inrlib's fit draws them, so both see the same batches). Returns the per-step losses."""
     optim = torch.optim.Adam(lr=lr, params=model.parameters())
     losses = []
+    n = coords.shape[0]
+    gen = torch.Generator().manual_seed(seed)
+    order, pos = None, n
     for step in range(steps):
-        model_output = model(coords)
-        loss = ((model_output - target) ** 2).mean()
+        x, y = coords, target
+        if batch_size and batch_size < n:
+            if pos + batch_size > n:
+                order, pos = torch.randperm(n, generator=gen).to(coords.device), 0
+            idx = order[pos:pos + batch_size]
+            pos += batch_size
+            x, y = coords[idx], target[idx]
+        model_output = model(x)
+        loss = ((model_output - y) ** 2).mean()
         optim.zero_grad()
         loss.backward()
         optim.step()

@@ -3,6 +3,7 @@
     python bench/run.py            # default (~10 min on 2 quiet CPU cores)
     python bench/run.py --quick    # a few minutes: fewer steps and sizes, one repeat
     python bench/run.py --full     # PSNR trajectories at 256^2 too (for a GPU or a patient CPU)
+    python bench/run.py --targets --device cuda   # the GPU targets in one run, JSON in results/
 
 Every measurement runs in its own subprocess (a fresh process: glibc malloc settings and peak
 resident memory are per process), and the repeats of the variants are interleaved (A B C A B C)
@@ -86,12 +87,17 @@ def child(job):
         stamps.append((time.perf_counter() - t0, time.process_time() - c0))
 
     t0, c0 = time.perf_counter(), time.process_time()
-    if job["variant"].startswith("baseline"):
-        train = B.train_graphed if job["variant"] == "baseline_graph" else B.train
-        losses = train(model, x, y, job["steps"], lr=1e-4, on_step=on_step).tolist()
+    batch = job.get("batch_size")
+    if job["variant"] == "baseline_graph":
+        losses = B.train_graphed(model, x, y, job["steps"], lr=1e-4, on_step=on_step).tolist()
+    elif job["variant"].startswith("baseline"):
+        losses = B.train(model, x, y, job["steps"], lr=1e-4, on_step=on_step,
+                         batch_size=batch).tolist()
     else:
+        # every=1 reads the loss back at each step as the baseline does; the targets table
+        # (every > 1) times inrlib's own loop, which reads the losses back in blocks on a GPU
         losses = inr.fit(model, x, y, steps=job["steps"], lr=1e-4, data_range=2.0, progress=False,
-                         callback=on_step, callback_every=1,
+                         callback=on_step, callback_every=job.get("every", 1), batch_size=batch,
                          tf32=job["variant"] == "inrlib_tf32").loss
     seconds = [s for s, _ in stamps]
     cpu = [c for _, c in stamps]
@@ -210,6 +216,72 @@ def print_trajectories(res, models, size, steps, variants):
                   f"{dmax:10.3f}")
 
 
+# The GPU targets (issue: >= 3x for SIREN, >= 2x for ReLU + PE per step against plain fp32
+# PyTorch, same PSNR within 0.2 dB at 2000 steps): name, model, image side, minibatch.
+TARGET_CONFIGS = [
+    ("siren 256", "siren", 256, None), ("siren 512", "siren", 512, None),
+    ("siren 1024 minibatch", "siren", 1024, 65536),
+    ("relu_pe 256", "relu_pe", 256, None), ("relu_pe 512", "relu_pe", 512, None),
+    ("relu_pe 1024 minibatch", "relu_pe", 1024, 65536),
+]
+
+
+def targets(steps, device, warmup=20):
+    """Each TARGET_CONFIG in fp32 and TF32: the plain loop against inrlib's, ms/step after
+    `warmup` steps, PSNR of the training loss at 500 and 2000 steps, peak memory."""
+    rows = []
+    for name, model, size, batch in TARGET_CONFIGS:
+        for precision in ("fp32", "tf32"):
+            suffix = "_tf32" if precision == "tf32" else ""
+            out = {}
+            for side in ("baseline", "inrlib"):
+                job = dict(model=model, size=size, variant=side + suffix, steps=steps,
+                           device=device, batch_size=batch, every=warmup if side == "inrlib" else 1)
+                out[side] = run_job(job)
+                print(".", end="", flush=True)
+            if None in out.values():
+                continue
+            row = dict(name=name, precision=precision, size=size, batch_size=batch, steps=steps)
+            for side, r in out.items():
+                # time stamps: every step (baseline) or every `warmup` steps and the last (inrlib)
+                first = r["seconds"][0 if side == "inrlib" else min(warmup, steps) - 1]
+                row[f"{side}_ms"] = 1e3 * (r["seconds"][-1] - first) / max(steps - warmup, 1)
+                row[f"psnr_{side}"] = {s: round(psnr(r["losses"][s - 1]), 3)
+                                       for s in (500, 2000) if s <= len(r["losses"])}
+                row[f"peak_mb_{side}"] = round(r["peak_mb"], 1)
+            row["ratio"] = row["baseline_ms"] / row["inrlib_ms"]
+            rows.append(row)
+    print()
+    print(f"{'config':24s} {'prec.':5s} {'plain ms':>9s} {'inrlib ms':>10s} {'ratio':>6s} "
+          f"{'PSNR plain':>16s} {'PSNR inrlib':>16s} {'peak MB':>15s}")
+    for r in rows:
+        ps = lambda d: "/".join(f"{v:.2f}" for v in d.values()) or "-"
+        print(f"{r['name']:24s} {r['precision']:5s} {r['baseline_ms']:9.2f} {r['inrlib_ms']:10.2f} "
+              f"{r['ratio']:5.2f}x {ps(r['psnr_baseline']):>16s} {ps(r['psnr_inrlib']):>16s} "
+              f"{r['peak_mb_baseline']:7.0f}/{r['peak_mb_inrlib']:<7.0f}")
+    return rows
+
+
+def write_results(rows, sweep_ratios, device):
+    """bench/results/<machine>-<date>.json: one file per machine and day."""
+    import re
+
+    import torch
+
+    name = torch.cuda.get_device_name() if device.startswith("cuda") else (
+        platform.processor() or platform.machine())
+    slug = re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")
+    path = HERE / "results" / f"{slug}-{time.strftime('%Y-%m-%d', time.gmtime())}.json"
+    path.parent.mkdir(exist_ok=True)
+    data = dict(device=name, torch=torch.__version__, date=time.strftime("%Y-%m-%d %H:%M UTC",
+                                                                          time.gmtime()),
+                configs=rows, sweep={f"{fam} {size}": ratio
+                                     for (fam, size), ratio in (sweep_ratios or {}).items()})
+    path.write_text(json.dumps(data, indent=1) + "\n")
+    print(f"\nwrote {path.relative_to(HERE.parent)}")
+    return path
+
+
 SWEEP_FAMILIES = {
     "siren": ("SIRENs, omega0 10..80", lambda i: dict(activation="sine", first_omega=10.0 + 10 * i)),
     "relu_pe": ("ReLU + posenc L=6", lambda i: dict(activation="relu", encoding="posenc", L=6)),
@@ -277,6 +349,10 @@ def main():
     ap.add_argument("--models", default=",".join(MODELS), help=f"which of {','.join(MODELS)}")
     ap.add_argument("--parts", default="timing,trajectories,sweep",
                     help="which tables to measure (comma-separated; default all three)")
+    ap.add_argument("--targets", action="store_true",
+                    help="the GPU targets in one run (plain vs inrlib, fp32 and TF32, 256/512/1024, "
+                         "and a K=16 sweep of width 128 at 128^2); writes bench/results/*.json")
+    ap.add_argument("--steps", type=int, default=2000, help="steps per fit for --targets")
     ap.add_argument("--child", help=argparse.SUPPRESS)
     a = ap.parse_args()
     if a.child:
@@ -309,6 +385,14 @@ def main():
         sizes, steps, repeats = [256, 128], {256: 6, 128: 12}, 2
         traj = (256, 500) if a.full else (64, 500)
         sweep = dict(k=8, width=64, sizes=[32, 64], steps=100, repeats=3)
+    if a.targets:
+        start = time.perf_counter()
+        rows = targets(a.steps, a.device)
+        sweep = sweep_bench(k=16, width=128, sizes=[128], steps=min(a.steps, 500), repeats=1,
+                            device=a.device, families=("siren",))
+        write_results(rows, sweep, a.device)
+        print(f"benchmark took {time.perf_counter() - start:.0f} s")
+        return
     parts = set(a.parts.split(","))
     if parts - {"timing", "trajectories", "sweep"}:
         ap.error(f"unknown parts {sorted(parts - {'timing', 'trajectories', 'sweep'})}")
