@@ -60,7 +60,9 @@ def test_derivative_maps_of_a_relu_net_and_a_siren():
 def test_check_config_names_the_problem():
     assert images.check_config() is None
     assert images.check_config(model="ReLU + PE", L=6) is None
-    assert "ω0 only applies" in images.check_config(model="ReLU", first_omega=100)
+    # ReLU networks have no ω0: whatever the (greyed-out) sliders hold is ignored, not refused
+    assert images.check_config(model="ReLU", first_omega=100, hidden_omega=3) is None
+    assert images.check_config(model="ReLU + PE", first_omega=31.6, L=4) is None
     assert "L = 0" in images.check_config(model="ReLU + PE", L=0)
     assert "depth" in images.check_config(depth=9)
     assert "too slow" in images.check_config(width=1024, depth=8, steps=3000, image_size=256)

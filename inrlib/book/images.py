@@ -51,6 +51,9 @@ def check_config(model="SIREN", first_omega=30.0, hidden_omega=30.0, L=6, depth=
                  steps=200, image_size=64, max_cost=5e10):
     """A problem with a live training configuration, as a sentence, or None when it is fine.
 
+    Options a model does not use are not problems: ReLU networks ignore both ω0, and only
+    ReLU + PE uses L (the live controls grey out the ones not used).
+
     `max_cost` bounds width^2 * depth * pixels * steps (a proxy for the run's time; 5e10 is
     about a minute on a laptop CPU).
     """
@@ -67,9 +70,6 @@ def check_config(model="SIREN", first_omega=30.0, hidden_omega=30.0, L=6, depth=
     if model == "SIREN" and hidden_omega * max(depth - 1, 0) > 2000:
         return (f"hidden ω0 = {hidden_omega:g} over {depth} layers makes the sines too fast to "
                 "train; lower hidden ω0 (30 is the paper's) or depth")
-    if model != "SIREN" and (first_omega != 30 or hidden_omega != 30):
-        return (f"ω0 only applies to SIREN; {model} ignores it (reset both ω0 to 30, or pick "
-                "SIREN)")
     if model == "ReLU + PE" and L == 0:
         return "ReLU + PE with L = 0 is the plain ReLU network: pick ReLU, or L >= 1"
     cost = width * width * depth * image_size * image_size * steps
