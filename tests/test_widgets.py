@@ -48,10 +48,10 @@ def test_live_controls_run_validate_and_report_errors():
 
 def test_live_note_says_run_the_cell_in_a_frontend_and_where_the_static_sliders_are():
     note = widgets.live_note("above")
-    # JupyterLab's sanitizer keeps `hidden` and drops <style>: there only "run the cell" shows;
+    # JupyterLab's sanitizer keeps hidden="hidden" and drops <style>: there only "run the cell" shows;
     # the site keeps the <style>, which swaps the two (checked in a browser in test_lab.py).
     frontend = re.search(r'<span class="inr-in-frontend">([^<]*)</span>', note).group(1)
-    site = re.search(r'<span class="inr-on-site" hidden>(.*?)</span>', note).group(1)
+    site = re.search(r'<span class="inr-on-site" hidden="hidden">(.*?)</span>', note).group(1)
     assert "run the cell" in frontend and "precomputed" not in frontend
     assert "run this notebook" in site and "precomputed sliders are above" in site
     assert "below" in widgets.live_note("below") and "precomputed" not in widgets.live_note()

@@ -17,8 +17,9 @@ def live_note(precomputed=None) -> str:
     Two renderers show it, and each needs its own sentence. The static site renders this HTML
     as it is, <style> included, so it sees the site's sentence. JupyterLab shows it for a cell
     whose output did not come from its own kernel (a notebook just opened: untrusted output),
-    through a sanitizer that drops <style> but keeps the `hidden` attribute, so it sees "run
-    the cell". `precomputed`: "above" or "below", where the chapter's static sliders are.
+    through a sanitizer that drops <style> and keeps `hidden="hidden"` (an empty `hidden` is
+    dropped as an empty attribute), so it sees "run the cell". `precomputed`: "above" or
+    "below", where the chapter's static sliders are.
     """
     if precomputed not in (None, "above", "below"):
         raise ValueError(f'precomputed must be "above", "below" or None, got {precomputed!r}')
@@ -31,7 +32,7 @@ def live_note(precomputed=None) -> str:
         '.inr-live-note .inr-on-site{display:inline!important}</style>'
         '<span class="inr-in-frontend">Live controls: run the cell (and the cells above it) to '
         "show them.</span>"
-        f'<span class="inr-on-site" hidden>{site}</span></div>')
+        f'<span class="inr-on-site" hidden="hidden">{site}</span></div>')
 
 
 def log_grid(lo, hi, mantissas=(1, 2, 3, 5)) -> list:
