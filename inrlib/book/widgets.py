@@ -1,10 +1,14 @@
 """Sliders for the chapters: live ipywidgets controls in a kernel, and static sliders over
 precomputed frames that work in a plain web page (no kernel, no network, no CDN)."""
 import base64
+import contextlib
+import ctypes
 import html
 import io
 import itertools
 import math
+import signal
+import threading
 
 import matplotlib.pyplot as plt
 
@@ -183,15 +187,19 @@ class LiveControls:
         self.button.disabled = True
         self.output.clear_output(wait=True)
         try:
+            # Catch inside the Output widget: in a kernel, an exception leaving it is shown
+            # there as a traceback and swallowed.
             with self.output:
-                self.result = self.run(**values)
-        except KeyboardInterrupt as err:
-            # The reader interrupted the kernel: say where the run stopped, no traceback.
-            step = getattr(err, "step", None)
-            self._say("stopped" + (f" at step {step}" if step is not None else ""), "#a60")
-        except (ValueError, FloatingPointError, RuntimeError, MemoryError) as err:
-            # A bad combination or a diverged run is a message, not a traceback.
-            self._say(f"{type(err).__name__}: {err}")
+                try:
+                    with _interruptible():
+                        self.result = self.run(**values)
+                except KeyboardInterrupt as err:
+                    # The reader interrupted the kernel: where the run stopped, no traceback.
+                    step = getattr(err, "step", None)
+                    self._say("stopped" + (f" at step {step}" if step is not None else ""), "#a60")
+                except (ValueError, FloatingPointError, RuntimeError, MemoryError) as err:
+                    # A bad combination or a diverged run is a message, not a traceback.
+                    self._say(f"{type(err).__name__}: {err}")
         finally:
             self.button.disabled = False
 
@@ -209,6 +217,58 @@ class LiveControls:
     def _repr_mimebundle_(self, **kwargs):
         return _fallback_bundle(self.box, self.note_html,
                                 "Live controls (run the notebook in a kernel to use them)", **kwargs)
+
+
+@contextlib.contextmanager
+def _interruptible():
+    """Let a kernel interrupt (SIGINT) stop the run, wherever the click is handled.
+
+    ipykernel ignores SIGINT between its handlers, and JupyterLab 4.6 sends widget messages to
+    a kernel subshell, a thread of its own, while signals reach the main thread only. So the
+    main thread gets a handler that raises KeyboardInterrupt in the thread running the click.
+    """
+    main = threading.main_thread()
+    if threading.current_thread() is main:
+        previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+        try:
+            yield
+        finally:
+            signal.signal(signal.SIGINT, previous)
+        return
+    loop = _main_loop()
+    if loop is None:  # not in an ipykernel: nothing can deliver an interrupt here
+        yield
+        return
+    target = threading.get_ident()
+
+    def stop_run(signum, frame):
+        ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(target),
+                                                   ctypes.py_object(KeyboardInterrupt))
+
+    saved = []
+    installed = threading.Event()
+
+    def install():
+        saved.append(signal.signal(signal.SIGINT, stop_run))
+        installed.set()
+
+    loop.add_callback(install)
+    installed.wait(5)  # the main thread is idle in its event loop while a subshell runs
+    try:
+        yield
+    finally:
+        if saved:
+            loop.add_callback(signal.signal, signal.SIGINT, saved[0])
+
+
+def _main_loop():
+    """The kernel's main-thread event loop (tornado's add_callback is thread-safe), or None."""
+    try:
+        from IPython import get_ipython
+
+        return get_ipython().kernel.io_loop
+    except AttributeError:
+        return None
 
 
 def live_controls(run, controls, validate=None, button="Train", applies=None,
@@ -252,8 +312,9 @@ class TrainingView:
         self.progress = w.IntProgress(value=0, min=0, max=self.steps, description="step 0",
                                       bar_style="info")
         self.status = w.HTML()
-        self.image = w.Image(format="png")
-        self.curve = w.Image(format="png")
+        # hidden until their first picture: an empty Image shows as a broken one
+        self.image = w.Image(format="png", layout=w.Layout(display="none"))
+        self.curve = w.Image(format="png", layout=w.Layout(display="none"))
         self.box = w.VBox([w.HBox([self.progress, self.status]),
                            w.HBox([self.image, self.curve] if self.picture else [self.curve])])
         self.redraws = 0
@@ -295,8 +356,10 @@ class TrainingView:
             f" &nbsp; {history.seconds[-1]:.1f} s"
         if self.picture:
             self.image.value = self._draw_picture(predict(model, self.signal.coords))
+            self.image.layout.display = None
         if history.psnr and history.psnr[-1] is not None:
             self.curve.value = self._curve(history)
+            self.curve.layout.display = None
         self.redraws += 1
 
     def fit(self, model, target=None, **fit_kwargs):
