@@ -131,30 +131,34 @@ class HashGrid(nn.Module):
                                 for c in range(2**in_features)])
         self.register_buffer("corners", corners, persistent=False)  # (2^d, d) of 0/1
         self.register_buffer("res", torch.tensor(self.resolutions), persistent=False)
+        self.register_buffer("is_hashed", torch.tensor(self.hashed), persistent=False)
+        strides = [[(n + 1) ** (in_features - 1 - k) for k in range(in_features)]
+                   for n in self.resolutions]
+        self.register_buffer("strides", torch.tensor(strides), persistent=False)  # (L, d)
+        self._cache = None
 
     def options(self) -> dict:
         return {"levels": self.levels, "table_size": self.table_size, "features": self.features,
                 "min_res": self.min_res, "max_res": self.max_res}
 
     def lookup(self, x):
-        """Per level and corner: the table row (..., levels, 2^d) and the d-linear weight."""
+        """Per level and corner: the table row (..., levels, 2^d) and the d-linear weight.
+        A full-batch fit calls this with the same (gradient-free) coordinates at every step,
+        so the last answer is kept and reused for the same tensor."""
+        cached = self._cache
+        if cached is not None and cached[0] is x and not x.requires_grad:
+            return cached[1], cached[2]
         u = ((x + 1) / 2).clamp(0, 1)  # (..., d) in [0, 1]
         pos = u[..., None, :] * self.res[:, None].to(u.dtype)  # (..., L, d)
-        cell = pos.floor().clamp(max=self.res[:, None] - 1)  # the cell's lower corner; u = 1 -> last cell
+        cell = pos.floor().clamp(max=self.res[:, None] - 1)  # lower corner; u = 1 -> last cell
         frac = pos - cell  # in [0, 1]; its gradient is the encoding's
         vert = cell.long()[..., None, :] + self.corners  # (..., L, 2^d, d)
         w = torch.where(self.corners.bool(), frac[..., None, :], 1 - frac[..., None, :]).prod(-1)
-        rows = []
-        for l, n in enumerate(self.resolutions):
-            v = vert[..., l, :, :]
-            if self.hashed[l]:
-                idx = spatial_hash(v, self.table_size)
-            else:  # dense: row-major index over (n + 1)^d vertices
-                idx = torch.zeros(v.shape[:-1], dtype=torch.long, device=v.device)
-                for k in range(self.in_features):
-                    idx = idx * (n + 1) + v[..., k]
-            rows.append(idx + self.offsets[l])
-        return torch.stack(rows, dim=-2), w  # (..., L, 2^d) each
+        dense = (vert * self.strides[:, None, :]).sum(-1)  # row-major over (N_l + 1)^d vertices
+        rows = torch.where(self.is_hashed[:, None], spatial_hash(vert, self.table_size), dense)
+        rows = rows + self.offsets[:, None]
+        self._cache = None if x.requires_grad else (x, rows, w)
+        return rows, w  # (..., L, 2^d) each
 
     def forward(self, x, table=None):
         """(N, d) -> (N, levels * features); with a stack of K tables (K, rows, features), or
