@@ -246,3 +246,30 @@ def test_fit_many_trains_hash_tables_and_complex_weights_like_fit(kw):
             assert torch.allclose(p, q, atol=1e-5), n
     if kw.get("encoding") == "hash":
         assert not torch.equal(batch[0].encoding.table, make()[0].encoding.table)
+
+
+# --- the chapter's helpers (inrlib.book.comparison) ------------------------------------------
+
+def test_comparison_helpers():
+    from inrlib.book import comparison as cmp
+
+    wire = inr.INR(activation="gabor", width=8, depth=2, seed=0)
+    real = sum(p.numel() for p in wire.parameters())
+    assert cmp.count_parameters(wire) == real + sum(p.numel() for p in wire.parameters() if p.is_complex())
+    budget = cmp.count_parameters(inr.siren(width=32, depth=3))
+    w, n = cmp.match_budget(lambda w: inr.INR(activation="gabor", width=w, depth=3), budget, range(8, 64))
+    assert abs(n - budget) / budget < 0.05 and 20 < w < 32  # about 32 / sqrt(2)
+    with pytest.raises(ValueError, match="at least one"):
+        cmp.match_budget(lambda w: None, 10, [])
+    img = inr.load_image("camera", size=16)
+    noisy = cmp.noisy_copy(img, 0.1, seed=1)
+    assert (noisy.values - img.values).std().item() == pytest.approx(0.1, rel=0.15)
+    assert torch.equal(noisy.values, cmp.noisy_copy(img, 0.1, seed=1).values)
+    assert cmp.winners({"a": 1.0, "b": 3.0, "c": None}) == ["b"]
+    assert cmp.winners({"a": 1, "b": 1, "c": 2}, higher_is_better=False) == ["a", "b"]
+    assert cmp.check_setting("SIREN", 30, 100) is None
+    assert "between" in cmp.check_setting("ReLU + PE", 30, 100)
+    assert "whole number" in cmp.check_setting("hash grid", 100.5, 100)
+    assert "unknown method" in cmp.check_setting("MLP", 1, 1)
+    d = cmp.derivative_scores(inr.relu_mlp(width=8, depth=2, seed=0), img)
+    assert d["laplacian"] == 0.0 and -1 <= d["gradient"] <= 1

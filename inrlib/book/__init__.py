@@ -11,5 +11,6 @@ may import matplotlib, scipy.stats and ipywidgets; the core (`inrlib`) never imp
 - `periodicity`: exact periods, far-field renders, autocorrelation
 - `dynamics`: spectral bias over training, ReLU activation regions, gradient confusion
 - `tables`: results as Markdown tables
+- `comparison`: the after-SIREN chapter's protocol: parameter budgets, derivative scores, noise
 - `widgets`: static sliders (no kernel) and live controls (ipywidgets)
 """
