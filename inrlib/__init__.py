@@ -9,7 +9,7 @@ imported by module: `from inrlib.book import poisson`); the core never imports t
 """
 from .activations import ACTIVATIONS, Sine, SquareWave, TriangleWave
 from .diffops import derivatives, divergence, gradient, laplacian
-from .encodings import ENCODINGS, FourierFeatures, PositionalEncoding
+from .encodings import ENCODINGS, FourierFeatures, HashGrid, PositionalEncoding
 from .grids import grid, to_flat, to_signal
 from .init import INITS, register_init
 from .metrics import mse, psnr, snr, ssim
@@ -22,8 +22,8 @@ from .training import History, fit, fit_many, predict
 __version__ = "0.2.0"
 
 __all__ = [
-    "ACTIVATIONS", "ENCODINGS", "INITS", "INR", "FourierFeatures", "History", "ModelConfig",
-    "PositionalEncoding", "Profile", "Signal", "Sine", "SquareWave", "TriangleWave",
+    "ACTIVATIONS", "ENCODINGS", "INITS", "INR", "FourierFeatures", "HashGrid", "History",
+    "ModelConfig", "PositionalEncoding", "Profile", "Signal", "Sine", "SquareWave", "TriangleWave",
     "data_file", "derivatives", "device", "divergence", "fit", "fit_many", "get_profile",
     "gradient", "grid", "image_gradient", "image_laplacian", "laplacian", "load_audio",
     "load_image", "mse", "predict", "psnr", "register_init", "relu_mlp", "siren", "snr", "ssim",

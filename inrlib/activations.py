@@ -1,24 +1,43 @@
-"""Activations the book compares. The sine family carries its frequency omega as a buffer.
+"""Activations the book compares, and the one implementation of a layer that uses them.
 
-`is_sine` is the one test for "does this layer compute sin(omega (W h + b))"; `fold_omega` and
+inrlib's own activations (the sine family, FINER, WIRE's Gabor wavelet, the Gaussian) are
+modules whose parameters are scalar buffers, so that sweeps can stack networks that differ in
+them. Each class declares what a model needs to know about it:
+
+- its options are its constructor's keywords; those named in `per_layer` come in a first and a
+  hidden variant (`first_omega`, `hidden_omega`), the others are shared by every layer;
+- `default_init`: the weight initialisation its paper uses (a name in `inrlib.INITS`);
+- `complex_valued`: True when the layer outputs complex numbers (the layers after it then
+  have complex weights and the network's output is the real part).
+
+`is_sine` is the one test for "does this layer compute wave(omega (W h + b))"; `fold_omega` and
 `activate` are the one implementation of such a layer, shared by `INR.forward` and the batched
-network of `fit_many`.
+network of `fit_many`. PyTorch's own activations (ReLU, GELU, ...) take no options here.
 """
+import inspect
 import math
 
 import torch
 from torch import nn
 
 
+def _positive(name, value):
+    if isinstance(value, bool) or not float(value) > 0 or not math.isfinite(float(value)):
+        raise ValueError(f"{name} must be > 0 and finite, got {value}")
+    return float(value)
+
+
 class Sine(nn.Module):
-    """sin(omega * x)."""
+    """sin(omega * x) (SIREN, Sitzmann et al. 2020)."""
+
+    per_layer = ("omega",)
+    default_init = "paper"
+    complex_valued = False
 
     def __init__(self, omega: float = 30.0):
         super().__init__()
-        if not float(omega) > 0:
-            raise ValueError(f"omega must be > 0, got {omega}")
         # A buffer (not a float) so that sweeps can stack networks with different omegas.
-        self.register_buffer("omega", torch.tensor(float(omega)))
+        self.register_buffer("omega", torch.tensor(_positive("omega", omega)))
 
     def forward(self, x):
         return self.wave(self.omega * x)
@@ -36,7 +55,7 @@ class SquareWave(Sine):
 
     def __init__(self, omega: float = 30.0, n_modes: int = 4):
         super().__init__(omega)
-        if int(n_modes) != n_modes or n_modes < 1:
+        if isinstance(n_modes, bool) or int(n_modes) != n_modes or n_modes < 1:
             raise ValueError(f"n_modes must be a whole number >= 1, got {n_modes}")
         self.n_modes = int(n_modes)
         k = torch.arange(self.n_modes, dtype=torch.float32)
@@ -62,8 +81,91 @@ class TriangleWave(SquareWave):
         return 8 / math.pi**2 * (-1) ** k / (2 * k + 1) ** 2
 
 
+class Finer(Sine):
+    """FINER's variable-periodic activation (Liu et al. 2024): sin(omega (|x| + 1) x).
+
+    Its local frequency omega (2|x| + 1) grows with |x|, so a layer whose pre-activations spread
+    wider reaches higher frequencies. Written in the folded argument u = omega x it is
+    sin(u + u |u| / omega), so it shares the sine family's folding of omega into the weights.
+
+    Choices, and why:
+    - Initialisation: SIREN's ("paper": first layer U(+-1/n), later U(+-sqrt(6/n)/omega)),
+      as in the paper; the biases keep PyTorch's default U(+-1/sqrt(n)), which is what the
+      authors' released image-fitting script does (its first-layer bias scale k is off by
+      default). The paper's wider first-layer bias U(+-k) is available as an init scheme:
+      `register_init("finer-k")(init.siren_scheme(first_bias_scale=k * sqrt(2)))` for 2-d input.
+    - Gradient: autograd differentiates the whole formula, |x| included. The authors' code
+      treats the factor (|x| + 1) as a constant in the backward pass by default; that is a
+      training shortcut, but it would make `inrlib.gradient` of a FINER network wrong, and the
+      book uses those derivatives.
+    """
+
+    def wave(self, u):
+        return torch.sin(u + u * u.abs() / self.omega)
+
+
+class Gabor(nn.Module):
+    """WIRE's complex Gabor wavelet (Saragadam et al. 2023): exp(j omega x - |scale x|^2).
+
+    A complex sinusoid of frequency omega under a Gaussian window of width 1/scale: the
+    output is complex, so every layer after the first has complex weights and biases, and the
+    network returns the real part of its (complex) output layer, as the paper does.
+
+    Defaults omega = 20 (`first_omega` and `hidden_omega`) and scale = 10: the setting of the
+    image-fitting comparisons in the WIRE and FINER authors' code (WIRE's authors suggest
+    omega, scale around 20 and 10-30 to represent an image, and about 4 and 4 to denoise
+    one). Initialisation: PyTorch's default for real and complex linear layers (the paper
+    gives no special scheme and its code uses the default). With complex weights each
+    weight is two real numbers, so WIRE's authors shrink the width by sqrt(2) for equal
+    parameter counts; `inrlib.book.comparison.count_parameters` counts them that way.
+    """
+
+    per_layer = ("omega",)
+    default_init = "pytorch"
+    complex_valued = True
+
+    def __init__(self, omega: float = 20.0, scale: float = 10.0):
+        super().__init__()
+        self.register_buffer("omega", torch.tensor(_positive("omega", omega)))
+        self.register_buffer("scale", torch.tensor(_positive("scale", scale)))
+
+    def forward(self, x):
+        # x is real in the first layer, complex after it; |x|^2 as re^2 + im^2 stays smooth at 0
+        sq = x.real ** 2 + x.imag ** 2 if x.is_complex() else x * x
+        return torch.exp(1j * self.omega * x - self.scale ** 2 * sq)
+
+    def extra_repr(self):
+        return f"omega={self.omega.item():g}, scale={self.scale.item():g}"
+
+
+class Gaussian(nn.Module):
+    """Gaussian activation (Ramasinghe & Lucey 2022): exp(-x^2 / (2 sigma^2)).
+
+    Non-periodic, and by the paper's analysis free of the special initialisation sines need:
+    PyTorch's default init, as in the paper's and WIRE's comparisons. sigma sets the width of
+    the bump, hence the highest frequency a layer can make (smaller: sharper). The WIRE and
+    FINER codes write it exp(-(s x)^2), i.e. s = 1 / (sqrt(2) sigma); the default
+    sigma = 0.07 is their s = 10 (WIRE's comparison setting).
+    """
+
+    per_layer = ()
+    default_init = "pytorch"
+    complex_valued = False
+
+    def __init__(self, sigma: float = 0.07):
+        super().__init__()
+        self.register_buffer("sigma", torch.tensor(_positive("sigma", sigma)))
+
+    def forward(self, x):
+        return torch.exp(-0.5 * (x / self.sigma) ** 2)
+
+    def extra_repr(self):
+        return f"sigma={self.sigma.item():g}"
+
+
 ACTIVATIONS = {
-    "sine": Sine, "square": SquareWave, "triangle": TriangleWave,
+    "sine": Sine, "square": SquareWave, "triangle": TriangleWave, "finer": Finer,
+    "gabor": Gabor, "gauss": Gaussian,
     "relu": nn.ReLU, "gelu": nn.GELU, "elu": nn.ELU, "tanh": nn.Tanh,
 }
 
@@ -73,33 +175,67 @@ def _check_name(name):
         raise ValueError(f"unknown activation {name!r}; choose one of {sorted(ACTIVATIONS)}")
 
 
+def _own(cls) -> bool:
+    """inrlib's activations declare their options; PyTorch's take none here."""
+    return hasattr(cls, "per_layer")
+
+
 def is_sine(activation) -> bool:
-    """True for the sine family (sine, square, triangle), given a name or a module."""
+    """True for the sine family (sine, square, triangle, finer), given a name or a module."""
     if isinstance(activation, str):
         _check_name(activation)
         return issubclass(ACTIVATIONS[activation], Sine)
     return isinstance(activation, Sine)
 
 
-def activation_options(name) -> dict:
-    """The options an activation takes, with their defaults."""
+def is_complex(activation) -> bool:
+    """True when the activation (a name or a module) outputs complex numbers (WIRE)."""
+    if isinstance(activation, str):
+        _check_name(activation)
+        return bool(getattr(ACTIVATIONS[activation], "complex_valued", False))
+    return bool(getattr(activation, "complex_valued", False))
+
+
+def default_init(name) -> str:
+    """The initialisation scheme the activation's paper uses ('pytorch' for PyTorch's own)."""
     _check_name(name)
-    if not is_sine(name):
-        return {}
-    opts = {"first_omega": 30.0, "hidden_omega": 30.0}
-    return {**opts, "n_modes": 4} if ACTIVATIONS[name] is not Sine else opts
+    return getattr(ACTIVATIONS[name], "default_init", "pytorch")
 
 
-def make_activations(name, depth, first_omega=30.0, hidden_omega=30.0, n_modes=None) -> list:
-    """One activation module per hidden layer: the first layer's sine runs at first_omega, the
-    others at hidden_omega (SIREN's omega_0 and its hidden omega)."""
+def activation_options(name) -> dict:
+    """The options an activation takes, with their defaults: its constructor's keywords, with
+    a `first_` and a `hidden_` variant of each one named in its `per_layer`."""
     _check_name(name)
     cls = ACTIVATIONS[name]
-    if cls is Sine:
-        return [Sine(first_omega if i == 0 else hidden_omega) for i in range(depth)]
-    if is_sine(name):
-        return [cls(first_omega if i == 0 else hidden_omega, n_modes) for i in range(depth)]
-    return [cls() for _ in range(depth)]
+    if not _own(cls):
+        return {}
+    opts = {}
+    for p in inspect.signature(cls).parameters.values():
+        if p.name in cls.per_layer:
+            opts[f"first_{p.name}"] = opts[f"hidden_{p.name}"] = p.default
+        else:
+            opts[p.name] = p.default
+    return opts
+
+
+def make_activations(name, depth, **options) -> list:
+    """One activation module per hidden layer. Options not given take their defaults; a
+    per-layer option goes to the first layer as `first_<name>` and to the others as
+    `hidden_<name>` (SIREN's omega_0 and its hidden omega)."""
+    _check_name(name)
+    cls, known = ACTIVATIONS[name], activation_options(name)
+    unknown = set(options) - set(known)
+    if unknown:
+        raise ValueError(f"activation {name!r} takes {sorted(known)}, not {sorted(unknown)}")
+    if not _own(cls):
+        return [cls() for _ in range(depth)]
+    opts = {**known, **options}
+    params = list(inspect.signature(cls).parameters)
+
+    def layer(i):
+        prefix = "first_" if i == 0 else "hidden_"
+        return cls(**{p: opts[prefix + p] if p in cls.per_layer else opts[p] for p in params})
+    return [layer(i) for i in range(depth)]
 
 
 def fold_omega(act, weight, bias):

@@ -7,7 +7,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .activations import activate, activation_options, fold_omega, is_sine, make_activations
+from .activations import (activate, activation_options, default_init, fold_omega, is_complex,
+                          make_activations)
 from .encodings import encoding_options, make_encoding
 from .init import apply_init
 
@@ -69,6 +70,11 @@ class ModelConfig:
         act_opts = activation_options(act["name"])
         enc_opts = encoding_options(enc["name"]) if enc else {}
         own = {k: kw.pop(k) for k in list(kw) if k in cls.__dataclass_fields__}
+        both = sorted(set(kw) & set(act_opts) & set(enc_opts))
+        if both:
+            raise ValueError(f"{both} is an option of both activation {act['name']!r} and encoding "
+                             f"{enc['name']!r}: give it inside activation={{'name': ...}} or "
+                             "encoding={'name': ...} instead")
         for k in list(kw):
             if k in act_opts:
                 act = {**act, k: kw.pop(k)}
@@ -83,7 +89,7 @@ class ModelConfig:
             if enc["name"] == "fourier" and "seed" not in enc:
                 enc = {**enc, "seed": 0 if seed is None else seed}
             enc = {"name": enc["name"], **{k: enc.get(k, v) for k, v in enc_opts.items()}}
-        init = init or ("paper" if is_sine(act["name"]) else "pytorch")
+        init = init or default_init(act["name"])
         return cls(activation=act, encoding=enc, init=init, seed=seed, **own)
 
 
@@ -92,11 +98,14 @@ class INR(nn.Module):
 
     `depth` counts the activated (hidden) layers of `width` units: the SIREN colab's
     "hidden_layers=3" network is depth=4. Sine-family activations compute sin(omega (W h + b)),
-    with `first_omega` in the first layer and `hidden_omega` after it; init=None picks the SIREN
-    paper's scheme for them and PyTorch's default otherwise. `bias=False` drops every bias (the
+    with `first_omega` in the first layer and `hidden_omega` after it; init=None picks the
+    scheme of the activation's paper (SIREN's for the sine family and FINER, PyTorch's default
+    otherwise). After WIRE's complex Gabor activation the layers are complex and the output is
+    the real part. `bias=False` drops every bias (the
     network is then odd when its activation is); `output="sigmoid"` squashes the output to (0, 1).
-    Options of the activation (first_omega, hidden_omega, n_modes) and of the encoding (L,
-    include_input; sigma, n_features) are keywords too; `INR.from_config` rebuilds a model from
+    Options of the activation (first_omega, hidden_omega, n_modes; scale for "gabor", sigma
+    for "gauss") and of the encoding (L, include_input; sigma, n_features; levels, table_size,
+    features, min_res, max_res for "hash") are keywords too; `INR.from_config` rebuilds a model from
     its `config`.
     """
 
@@ -125,10 +134,12 @@ class INR(nn.Module):
             enc = dict(cfg.encoding or {})
             self.encoding = make_encoding(enc.pop("name", None), cfg.in_features, **enc)
             n_in = self.encoding.out_features if self.encoding is not None else cfg.in_features
-            sizes = [n_in] + [cfg.width] * cfg.depth
+            sizes = [n_in] + [cfg.width] * cfg.depth + [cfg.out_features]
+            # after a complex activation (WIRE) every layer has complex weights
+            cplx = is_complex(cfg.activation["name"])
             self.linears = nn.ModuleList(
-                [nn.Linear(a, b, bias=cfg.bias) for a, b in zip(sizes[:-1], sizes[1:])]
-                + [nn.Linear(cfg.width, cfg.out_features, bias=cfg.bias)])
+                [nn.Linear(a, b, bias=cfg.bias, dtype=torch.cfloat if cplx and i > 0 else None)
+                 for i, (a, b) in enumerate(zip(sizes[:-1], sizes[1:]))])
             self.acts = nn.ModuleList(make_activations(cfg.activation["name"], cfg.depth, **act))
             apply_init(self.linears, cfg.init, act.get("first_omega", 30.0),
                        act.get("hidden_omega", 30.0))
@@ -150,6 +161,7 @@ class INR(nn.Module):
             if return_activations:
                 trace.append((pre, h))
         y = self.linears[-1](h)
+        y = y.real if y.is_complex() else y  # WIRE: the real part of the complex output
         y = torch.sigmoid(y) if self.config.output == "sigmoid" else y
         return (y, trace) if return_activations else y
 

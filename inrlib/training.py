@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 import torch
 from tqdm.auto import tqdm
 
-from .activations import activate, fold_omega, is_sine
+from .activations import activate, fold_omega
 from .metrics import psnr_from_mse
 from .signals import Signal
 
@@ -317,8 +317,10 @@ def fit_many(models, coords, target=None, *, steps, lr=1e-4, loss=None, batch_si
              progress=None, desc=None, fast=None, tf32=False) -> list:
     """Train K INR models of one architecture at once, as one batched network; one History each.
 
-    They may differ in their weights, seeds, omegas, init and encoding parameters that keep its
-    size (Fourier features' sigma). `target` is (N, C), shared, or (K, N, C), one per model;
+    They may differ in their weights, seeds, init, the activation's scalar parameters (omegas,
+    WIRE's scale, the Gaussian's sigma) and encoding parameters that keep its size (Fourier
+    features' sigma; a hash grid's resolutions, at equal table sizes). Trainable encodings (hash
+    grids) are trained too: their tables are stacked like the weights. `target` is (N, C), shared, or (K, N, C), one per model;
     `coords` may be a Signal. Each model gets exactly the update it would get from `fit` with
     the same arguments (Adam acts element by element) and is left holding its trained weights.
     `loss` as in `fit`, returning (K,) losses: a derivative loss gets (K, N, d) coordinates, one
@@ -425,7 +427,9 @@ class _StackedINR:
 
     Called on coordinates (N, d), shared, or (K, N, d), one set per model; returns (K, N, C).
     Layer l is one torch.baddbmm for all K; each layer goes through the same `fold_omega` and
-    `activate` as INR.forward, with the K omegas stacked as (K, 1, 1).
+    `activate` as INR.forward, with each scalar parameter of the activations (omega, scale,
+    sigma) stacked as (K, 1, 1). An encoding with trainable parameters (the hash grid) is called
+    with them stacked, `encoding(x, table=(K, ...))`, and is evaluated at every call.
     """
 
     def __init__(self, models):
@@ -436,18 +440,27 @@ class _StackedINR:
         self.n_lin, self.output = len(m0.linears), m0.config.output
         same_encoding = all(m.config.encoding == m0.config.encoding for m in models)
         self.encodings = [m0.encoding] if same_encoding else [m.encoding for m in models]
+        self.enc_params = [n for n, _ in m0.named_parameters() if n.startswith("encoding.")]
         self.acts = [self._stack([m.acts[i] for m in models]) for i in range(self.n_lin - 1)]
         self._cache = (None, None)  # the last encoded input: full-batch fits reuse it each step
 
     @staticmethod
     def _stack(acts):
-        if not is_sine(acts[0]):
+        scalars = [n for n, b in acts[0].named_buffers() if b.dim() == 0]
+        if not scalars:
             return acts[0]  # stateless: ReLU, GELU, ...
-        act = copy.deepcopy(acts[0])  # the same wave (n_modes checked), the K omegas stacked
-        act.omega = torch.stack([a.omega for a in acts]).reshape(-1, 1, 1)
+        act = copy.deepcopy(acts[0])  # the same function (n_modes checked), its scalars stacked
+        for n in scalars:
+            setattr(act, n, torch.stack([getattr(a, n) for a in acts]).reshape(-1, 1, 1))
         return act
 
     def _encode(self, x):
+        if self.enc_params:  # trainable: the stacked parameters change at every step
+            own = {n.split(".", 1)[1]: self.params[n] for n in self.enc_params}
+            if len(self.encodings) == 1:
+                return self.encodings[0](x, **own)
+            return torch.stack([e(x if x.dim() == 2 else x[i], **{n: p[i] for n, p in own.items()})
+                                for i, e in enumerate(self.encodings)])
         if self._cache[0] is x and not x.requires_grad:
             return self._cache[1]
         if self.encodings[0] is None:
@@ -473,4 +486,5 @@ class _StackedINR:
                 h = torch.bmm(h, w) if b is None else torch.baddbmm(b, h, w)
             if i < self.n_lin - 1:
                 h = activate(self.acts[i], h, inplace=True)
+        h = h.real if h.is_complex() else h  # WIRE, as in INR.forward
         return torch.sigmoid(h) if self.output == "sigmoid" else h

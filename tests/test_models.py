@@ -14,9 +14,12 @@ ENCODING_KW = {None: {}, "posenc": dict(L=3), "fourier": dict(sigma=2.0, n_featu
 @pytest.mark.parametrize("activation", sorted(inr.ACTIVATIONS))
 @pytest.mark.parametrize("encoding", sorted(ENCODING_KW, key=str))
 def test_every_model_builds_and_runs(activation, encoding):
+    # the encoding's options inside its dict: "sigma" is also the Gaussian activation's option
+    enc = None if encoding is None else {"name": encoding, **ENCODING_KW[encoding]}
     m = inr.INR(in_features=2, out_features=3, width=16, depth=2, activation=activation,
-                encoding=encoding, **ENCODING_KW[encoding])
-    assert m(torch.rand(5, 2)).shape == (5, 3)
+                encoding=enc)
+    y = m(torch.rand(5, 2))
+    assert y.shape == (5, 3) and y.dtype == torch.float32
 
 
 @pytest.mark.parametrize("kw", [
@@ -119,7 +122,11 @@ def test_register_init_extends_the_registry():
 
 @pytest.mark.parametrize("kwargs, match", [
     (dict(activation="swish"), "unknown activation 'swish'"),
-    (dict(encoding="hash"), "unknown encoding 'hash'"),
+    (dict(encoding="octree"), "unknown encoding 'octree'"),
+    (dict(activation="gauss", encoding="fourier", sigma=3), "option of both"),
+    (dict(activation="gabor", scale=0), "scale must be > 0"),
+    (dict(activation="gauss", sigma=-1), "sigma must be > 0"),
+    (dict(activation="finer", n_modes=2), "do not apply"),
     (dict(init="xavier-ish"), "unknown init scheme"),
     (dict(encoding="posenc", L=-1), "L >= 1"),
     (dict(L=4), r"\['L'\] do not apply to activation 'sine' with encoding None"),

@@ -12,5 +12,6 @@ may import matplotlib, scipy.stats and ipywidgets; the core (`inrlib`) never imp
 - `dynamics`: spectral bias over training, ReLU activation regions, gradient confusion
 - `shapes`: 3-D shapes as SDFs: exact shapes, oriented clouds, the SDF loss, marching cubes, Chamfer, renders
 - `tables`: results as Markdown tables
+- `comparison`: the after-SIREN chapter's protocol: parameter budgets, derivative scores, noise
 - `widgets`: static sliders (no kernel) and live controls (ipywidgets)
 """
