@@ -1,6 +1,5 @@
 """The strict book build, and each chapter page checked in headless Chromium."""
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -12,7 +11,6 @@ ROOT = Path(__file__).resolve().parents[1]
 OUT = Path(os.environ.get("INR_BOOK_OUT", ROOT))
 HTML = OUT / "_build" / "html"
 CHAPTERS = sorted(p.stem for p in (ROOT / "chapters").glob("*.ipynb"))
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 
 
 @pytest.fixture(scope="module")
@@ -29,21 +27,6 @@ def test_build_is_strict_and_complete(site):
     assert (site / "index.html").exists()
     for stem in CHAPTERS:
         assert (site / "chapters" / f"{stem}.html").exists(), stem
-
-
-@pytest.fixture(scope="module")
-def chromium():
-    if CHROMIUM is None:
-        if os.environ.get("CI"):
-            pytest.fail("chromium is not installed; scripts/setup.sh installs it as root")
-        pytest.skip("chromium not installed (apt-get install chromium)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=[
-            "--no-sandbox", "--disable-gpu", "--disable-background-networking"])
-        yield b
-        b.close()
 
 
 @pytest.fixture(scope="module")

@@ -21,7 +21,6 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 JUPYTER_LAB = Path(sys.executable).with_name("jupyter-lab")
 
 # What each chapter's controls must show and hold once its cells have run: the values its
@@ -123,19 +122,6 @@ def lab(tmp_path_factory):
             os.kill(server.pid, signal.SIGKILL)
             server.wait(10)
         log.close()
-
-
-@pytest.fixture(scope="module")
-def browser():
-    if CHROMIUM is None:
-        pytest.skip("chromium not installed (apt-get install chromium)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=[
-            "--no-sandbox", "--disable-gpu", "--disable-background-networking"])
-        yield b
-        b.close()
 
 
 def _live_cells(stem):
@@ -270,9 +256,9 @@ def _assert_no_error_text(nb, cell):
 
 
 @pytest.mark.parametrize("stem", CHAPTERS)
-def test_live_controls_in_jupyterlab(lab, browser, stem):
+def test_live_controls_in_jupyterlab(lab, chromium, stem):
     build, demo, name = _live_cells(stem)
-    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    page = chromium.new_page(viewport={"width": 1400, "height": 1000})
     page.set_default_timeout(60_000)
     nb = Notebook(page, lab["tmp"], stem)
     try:
@@ -375,12 +361,12 @@ def _relu_pe_run_refusal_and_interrupt(nb, ctl):
     nb.shot("stopped")
 
 
-def test_live_note_on_the_static_site_points_to_the_precomputed_sliders(browser):
+def test_live_note_on_the_static_site_points_to_the_precomputed_sliders(chromium):
     """The site renders the fallback note as it is, <style> included, under a theme whose
     reset says [hidden] {display: none !important} (Bootstrap's, in sphinx-book-theme)."""
     from inrlib.book import widgets
 
-    page = browser.new_page()
+    page = chromium.new_page()
     page.set_content("<html><head><style>[hidden]{display:none!important}</style></head>"
                      f"<body>{widgets.live_note('below')}</body></html>")
     text = page.locator("body").inner_text()
