@@ -19,7 +19,6 @@ import copy
 import ctypes
 import ctypes.util
 import functools
-import math
 import os
 import sys
 import time

@@ -1,5 +1,4 @@
 """What came after SIREN: FINER, WIRE's Gabor wavelet, Gaussian activations, hash grids."""
-import math
 
 import pytest
 import torch

@@ -7,7 +7,6 @@ import sys
 import venv
 from pathlib import Path
 
-import pytest
 
 import inrlib
 
