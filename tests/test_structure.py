@@ -7,7 +7,6 @@ import sys
 import venv
 from pathlib import Path
 
-
 import inrlib
 
 ROOT = Path(__file__).resolve().parents[1]
