@@ -226,11 +226,14 @@ TARGET_CONFIGS = [
 ]
 
 
-def targets(steps, device, warmup=20):
-    """Each TARGET_CONFIG in fp32 and TF32: the plain loop against inrlib's, ms/step after
-    `warmup` steps, PSNR of the training loss at 500 and 2000 steps, peak memory."""
+def targets(steps, device, configs=None, on_row=None, warmup=20):
+    """Each TARGET_CONFIG named in `configs` (all by default) in fp32 and TF32: the plain loop
+    against inrlib's, ms/step after `warmup` steps, PSNR of the training loss at 500 and 2000
+    steps, peak memory. `on_row(rows)` is called after each row (to save partial results)."""
     rows = []
     for name, model, size, batch in TARGET_CONFIGS:
+        if configs is not None and name not in configs:
+            continue
         for precision in ("fp32", "tf32"):
             suffix = "_tf32" if precision == "tf32" else ""
             out = {}
@@ -251,6 +254,11 @@ def targets(steps, device, warmup=20):
                 row[f"peak_mb_{side}"] = round(r["peak_mb"], 1)
             row["ratio"] = row["baseline_ms"] / row["inrlib_ms"]
             rows.append(row)
+            print(f"\n{name} {precision}: plain {row['baseline_ms']:.2f} ms, inrlib "
+                  f"{row['inrlib_ms']:.2f} ms ({row['ratio']:.2f}x); PSNR {row['psnr_baseline']} "
+                  f"vs {row['psnr_inrlib']}", flush=True)
+            if on_row:
+                on_row(rows)
     print()
     print(f"{'config':24s} {'prec.':5s} {'plain ms':>9s} {'inrlib ms':>10s} {'ratio':>6s} "
           f"{'PSNR plain':>16s} {'PSNR inrlib':>16s} {'peak MB':>15s}")
@@ -353,6 +361,8 @@ def main():
                     help="the GPU targets in one run (plain vs inrlib, fp32 and TF32, 256/512/1024, "
                          "and a K=16 sweep of width 128 at 128^2); writes bench/results/*.json")
     ap.add_argument("--steps", type=int, default=2000, help="steps per fit for --targets")
+    ap.add_argument("--configs", help="for --targets: comma-separated names, of "
+                    + ", ".join(repr(c[0]) for c in TARGET_CONFIGS) + " (default all)")
     ap.add_argument("--child", help=argparse.SUPPRESS)
     a = ap.parse_args()
     if a.child:
@@ -387,9 +397,14 @@ def main():
         sweep = dict(k=8, width=64, sizes=[32, 64], steps=100, repeats=3)
     if a.targets:
         start = time.perf_counter()
-        rows = targets(a.steps, a.device)
+        configs = a.configs.split(",") if a.configs else None
+        unknown = set(configs or ()) - {c[0] for c in TARGET_CONFIGS}
+        if unknown:
+            ap.error(f"unknown configs {sorted(unknown)}; choose from {[c[0] for c in TARGET_CONFIGS]}")
+        # the sweep first: it is short, and the JSON is rewritten after every config
         sweep = sweep_bench(k=16, width=128, sizes=[128], steps=min(a.steps, 500), repeats=1,
                             device=a.device, families=("siren",))
+        rows = targets(a.steps, a.device, configs, on_row=lambda r: write_results(r, sweep, a.device))
         write_results(rows, sweep, a.device)
         print(f"benchmark took {time.perf_counter() - start:.0f} s")
         return

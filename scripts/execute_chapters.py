@@ -6,8 +6,11 @@ Each chapter runs in its own kernel (N at a time, each with its share of the CPU
 quick profile unless --profile or INR_PROFILE says otherwise; progress bars are off (they are
 widgets) and no widget state is stored, so the static site never loads widget JavaScript.
 Each executed notebook records under metadata.inrbook: profile, device, torch, seconds and
-code_sha256 (a hash of its code cells, which tests/test_chapters.py checks). A failing chapter
-keeps its committed file; its first error is reported and the script exits with status 1.
+code_sha256 (a hash of its code cells, which tests/test_chapters.py checks) and jobs (how many
+chapters shared the machine while it ran, so `seconds` is an upper bound when jobs > 1). Each
+chapter's slowest cells are printed. A failing chapter keeps its committed file; its first error
+is reported, the part that ran is written to --failed-dir if given, and the script exits with
+status 1.
 """
 import argparse
 import hashlib
@@ -27,12 +30,25 @@ def code_sha256(nb) -> str:
     return hashlib.sha256("\n\0".join(sources).encode()).hexdigest()
 
 
-def execute(path: Path) -> dict:
+def cell_seconds(nb) -> list:
+    """(cell index, seconds) of each executed code cell, from nbclient's timing metadata."""
+    from datetime import datetime
+
+    out = []
+    for i, cell in enumerate(nb.cells):
+        t = cell.metadata.get("execution", {})
+        a, b = t.get("iopub.execute_input"), t.get("shell.execute_reply")
+        if a and b:
+            parse = lambda s: datetime.fromisoformat(s.replace("Z", "+00:00"))
+            out.append((i, round((parse(b) - parse(a)).total_seconds(), 1)))
+    return out
+
+
+def execute(path: Path, timeout: int, jobs: int, failed_dir: Path | None) -> dict:
     """Execute one notebook in this process's environment and write it back (the worker)."""
     import nbformat
     import torch
     from nbclient import NotebookClient
-    from nbclient.exceptions import CellExecutionError
 
     import inrlib as inr
 
@@ -41,12 +57,17 @@ def execute(path: Path) -> dict:
     try:
         # store_widget_state=True only so that nbclient can route output captured by an Output
         # widget (LiveControls.click()); it raises KeyError otherwise. The state is dropped below.
-        NotebookClient(nb, timeout=1800, kernel_name="python3", store_widget_state=True,
+        NotebookClient(nb, timeout=timeout, kernel_name="python3", store_widget_state=True,
                        resources={"metadata": {"path": str(path.parent)}}).execute()
-    except CellExecutionError as err:
+    except Exception as err:  # a failing cell, a cell past the timeout, a dead kernel
         lines = [l for l in str(err).splitlines() if l.strip()]
-        return {"error": lines[-1] if lines else repr(err)}
+        if failed_dir:
+            failed_dir.mkdir(parents=True, exist_ok=True)
+            nbformat.write(nb, failed_dir / path.name)
+        slow = sorted(cell_seconds(nb), key=lambda c: -c[1])[:6]
+        return {"error": f"{type(err).__name__}: {lines[-1] if lines else repr(err)}", "slow": slow}
     seconds = time.perf_counter() - start
+    slow = sorted(cell_seconds(nb), key=lambda c: -c[1])[:6]
     dev = inr.device()
     nb.metadata.pop("widgets", None)
     nb.metadata["inrbook"] = {
@@ -55,20 +76,22 @@ def execute(path: Path) -> dict:
         "torch": torch.__version__,
         "seconds": round(seconds, 1),
         "code_sha256": code_sha256(nb),
+        "jobs": jobs,
     }
     for cell in nb.cells:
         cell.metadata.pop("execution", None)  # timestamps would make every run a diff
     nbformat.write(nb, path)
-    return nb.metadata["inrbook"]
+    return {**nb.metadata["inrbook"], "slow": slow}
 
 
-def run_one(path: Path, profile: str, threads: int | None) -> dict:
+def run_one(path: Path, profile: str, threads: int | None, args) -> dict:
     """Execute `path` in a fresh worker process with its own environment."""
     env = dict(os.environ, INR_PROFILE=profile, INR_PROGRESS="0")
     if threads:
         env["OMP_NUM_THREADS"] = str(threads)
-    out = subprocess.run([sys.executable, __file__, "--worker", str(path)], env=env,
-                         capture_output=True, text=True)
+    cmd = [sys.executable, __file__, "--worker", str(path), "--timeout", str(args.timeout),
+           "--jobs", str(args.jobs)] + (["--failed-dir", str(args.failed_dir)] if args.failed_dir else [])
+    out = subprocess.run(cmd, env=env, capture_output=True, text=True)
     try:
         return json.loads(out.stdout.strip().splitlines()[-1])
     except (IndexError, json.JSONDecodeError):
@@ -81,10 +104,12 @@ def main(argv=None) -> int:
     parser.add_argument("--profile", choices=("quick", "full"),
                         default=os.environ.get("INR_PROFILE", "quick"))
     parser.add_argument("--jobs", type=int, default=1, help="chapters executed at once")
+    parser.add_argument("--timeout", type=int, default=1800, help="seconds allowed per cell")
+    parser.add_argument("--failed-dir", type=Path, help="where to write the part of a failing chapter that ran")
     parser.add_argument("--worker", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.worker:
-        print(json.dumps(execute(args.worker)))
+        print(json.dumps(execute(args.worker, args.timeout, args.jobs, args.failed_dir)))
         return 0
     if args.jobs < 1:
         parser.error(f"--jobs must be >= 1, got {args.jobs}")
@@ -100,12 +125,14 @@ def main(argv=None) -> int:
 
     def one(p):
         print(f"{p}: started", flush=True)
-        r = run_one(p, args.profile, threads)
+        r = run_one(p, args.profile, threads, args)
+        slow = ", ".join(f"[{i}] {s:.0f} s" for i, s in r.get("slow", []))
         if "error" in r:
             failed.append(p)
-            print(f"{p}: FAILED (committed file kept): {r['error']}", flush=True)
+            print(f"{p}: FAILED (committed file kept): {r['error']}; slowest cells: {slow}", flush=True)
         else:
-            print(f"{p}: done in {r['seconds']:.0f} s on {r['device']}", flush=True)
+            print(f"{p}: done in {r['seconds']:.0f} s on {r['device']}; slowest cells: {slow}",
+                  flush=True)
 
     start = time.perf_counter()
     with ThreadPoolExecutor(args.jobs) as pool:
