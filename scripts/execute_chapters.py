@@ -16,6 +16,7 @@ import argparse
 import hashlib
 import json
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -44,8 +45,12 @@ def cell_seconds(nb) -> list:
     return out
 
 
-def execute(path: Path, timeout: int, jobs: int, failed_dir: Path | None) -> dict:
-    """Execute one notebook in this process's environment and write it back (the worker)."""
+def execute(path: Path, timeout: int, jobs: int, failed_dir: Path | None,
+            deadline: float | None = None) -> dict:
+    """Execute one notebook in this process's environment and write it back (the worker).
+    Past `deadline` seconds the kernel is interrupted, so the chapter fails with what it ran."""
+    import threading
+
     import nbformat
     import torch
     from nbclient import NotebookClient
@@ -54,11 +59,22 @@ def execute(path: Path, timeout: int, jobs: int, failed_dir: Path | None) -> dic
 
     nb = nbformat.read(path, as_version=4)
     start = time.perf_counter()
+    # store_widget_state=True only so that nbclient can route output captured by an Output
+    # widget (LiveControls.click()); it raises KeyError otherwise. The state is dropped below.
+    client = NotebookClient(nb, timeout=timeout, kernel_name="python3", store_widget_state=True,
+                            resources={"metadata": {"path": str(path.parent)}})
+    def interrupt():  # SIGINT, as Kernel > Interrupt sends it (the manager's own call is async)
+        process = getattr(getattr(client.km, "provisioner", None), "process", None)
+        if process is not None:
+            process.send_signal(signal.SIGINT)
+
+    timer = None
+    if deadline:
+        timer = threading.Timer(deadline, interrupt)
+        timer.daemon = True
+        timer.start()
     try:
-        # store_widget_state=True only so that nbclient can route output captured by an Output
-        # widget (LiveControls.click()); it raises KeyError otherwise. The state is dropped below.
-        NotebookClient(nb, timeout=timeout, kernel_name="python3", store_widget_state=True,
-                       resources={"metadata": {"path": str(path.parent)}}).execute()
+        client.execute()
     except Exception as err:  # a failing cell, a cell past the timeout, a dead kernel
         lines = [l for l in str(err).splitlines() if l.strip()]
         if failed_dir:
@@ -66,6 +82,9 @@ def execute(path: Path, timeout: int, jobs: int, failed_dir: Path | None) -> dic
             nbformat.write(nb, failed_dir / path.name)
         slow = sorted(cell_seconds(nb), key=lambda c: -c[1])[:6]
         return {"error": f"{type(err).__name__}: {lines[-1] if lines else repr(err)}", "slow": slow}
+    finally:
+        if timer:
+            timer.cancel()
     seconds = time.perf_counter() - start
     slow = sorted(cell_seconds(nb), key=lambda c: -c[1])[:6]
     dev = inr.device()
@@ -90,7 +109,8 @@ def run_one(path: Path, profile: str, threads: int | None, args) -> dict:
     if threads:
         env["OMP_NUM_THREADS"] = str(threads)
     cmd = [sys.executable, __file__, "--worker", str(path), "--timeout", str(args.timeout),
-           "--jobs", str(args.jobs)] + (["--failed-dir", str(args.failed_dir)] if args.failed_dir else [])
+           "--jobs", str(args.jobs)] + (["--failed-dir", str(args.failed_dir)] if args.failed_dir else []) \
+        + (["--deadline", str(args.deadline)] if args.deadline else [])
     out = subprocess.run(cmd, env=env, capture_output=True, text=True)
     try:
         return json.loads(out.stdout.strip().splitlines()[-1])
@@ -106,10 +126,12 @@ def main(argv=None) -> int:
     parser.add_argument("--jobs", type=int, default=1, help="chapters executed at once")
     parser.add_argument("--timeout", type=int, default=1800, help="seconds allowed per cell")
     parser.add_argument("--failed-dir", type=Path, help="where to write the part of a failing chapter that ran")
+    parser.add_argument("--deadline", type=float,
+                        help="seconds after which a chapter's kernel is interrupted (it then fails)")
     parser.add_argument("--worker", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.worker:
-        print(json.dumps(execute(args.worker, args.timeout, args.jobs, args.failed_dir)))
+        print(json.dumps(execute(args.worker, args.timeout, args.jobs, args.failed_dir, args.deadline)))
         return 0
     if args.jobs < 1:
         parser.error(f"--jobs must be >= 1, got {args.jobs}")

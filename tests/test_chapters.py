@@ -53,3 +53,47 @@ def test_code_hash_sees_a_changed_cell(tmp_path):
     code = next(c for c in nb["cells"] if c["cell_type"] == "code")
     code["source"] = list(code["source"]) + ["\n# changed"]
     assert execute_chapters.code_sha256(nb) != before
+
+
+def _repository_url():
+    import re
+
+    m = re.search(r"^repository:\s*\n\s+url:\s*(\S+)", (ROOT / "_config.yml").read_text(), re.M)
+    assert m, "_config.yml has no repository.url"
+    return m.group(1)
+
+
+@pytest.mark.parametrize("path", CHAPTERS, ids=lambda p: p.name)
+def test_chapter_installs_inrlib_where_it_is_missing(path):
+    """Colab has no inrlib: the first code cell installs it from the repository named in
+    _config.yml, and is removed from the site (tag remove-cell)."""
+    nb = json.loads(path.read_text())
+    first = next(c for c in nb["cells"] if c["cell_type"] == "code")
+    src = "".join(first["source"])
+    assert "import inrlib" in src and "except ImportError" in src, f"{path.name}: {src[:80]!r}"
+    assert f"@ git+{_repository_url()}" in src, f"{path.name}: installs from elsewhere: {src!r}"
+    assert "remove-cell" in first["metadata"].get("tags", []), f"{path.name}: install cell shown"
+
+
+def test_execute_chapters_stops_at_the_deadline_and_keeps_what_ran(tmp_path):
+    """--deadline interrupts the kernel; the failing chapter keeps its file and the part that ran
+    goes to --failed-dir, with per-cell timings (what a GPU run needs to see its slow cells)."""
+    import subprocess
+    import sys
+
+    import nbformat
+
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell("print('ran')"), nbformat.v4.new_code_cell("import time; time.sleep(60)"),
+                nbformat.v4.new_code_cell("print('never')")]
+    path = tmp_path / "slow.ipynb"
+    nbformat.write(nb, path)
+    before = path.read_text()
+    out = subprocess.run([sys.executable, str(ROOT / "scripts" / "execute_chapters.py"), "--deadline", "6",
+                          "--failed-dir", str(tmp_path / "failed"), str(path)],
+                         capture_output=True, text=True, timeout=120)
+    assert out.returncode == 1 and "KeyboardInterrupt" in out.stdout, out.stdout + out.stderr
+    assert path.read_text() == before
+    partial = nbformat.read(tmp_path / "failed" / "slow.ipynb", as_version=4)
+    assert partial.cells[0].outputs[0]["text"] == "ran\n"
+    assert partial.cells[1].outputs[-1]["output_type"] == "error" and not partial.cells[2].outputs

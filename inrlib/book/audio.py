@@ -114,7 +114,7 @@ def plot_waveforms(clips: dict, rate, zoom, title="Waveform", figsize=(10, 4.2))
 
 
 def plot_spectrograms(clips: dict, rate, nperseg=256, floor_db=-80.0, ncols=None,
-                      panel_size=(3.4, 2.8), title=None):
+                      panel_size=(2.5, 2.3), title=None):
     """Spectrograms side by side on one colour scale (dB relative to each clip's peak)."""
     rate = _check_rate(rate)
     ncols = ncols or len(clips)

@@ -202,7 +202,7 @@ def plot_layer_stats(stats, title, layers=None):
     rows = [s for s in stats if s.layer in layers]
     if not rows:
         raise ValueError(f"none of the layers {layers} is in these statistics")
-    fig, axes = plt.subplots(len(rows), 4, figsize=(12, 1.9 * len(rows) + 0.6), squeeze=False)
+    fig, axes = plt.subplots(len(rows), 4, figsize=(10, 1.8 * len(rows) + 0.6), squeeze=False)
     z, y = np.linspace(-4, 4, 400), np.linspace(-0.995, 0.995, 400)
     for ax, s in zip(axes, rows):
         ax[0].hist(np.clip(s.arg, -4, 4), bins=120, range=(-4, 4), density=True, color="C0")

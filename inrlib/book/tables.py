@@ -7,3 +7,27 @@ def markdown_table(header, rows) -> str:
         raise ValueError("every row needs one cell per header column")
     lines = ["| " + " | ".join(map(str, header)) + " |", "|" + "---|" * len(header)]
     return "\n".join(lines + ["| " + " | ".join(map(str, r)) + " |" for r in rows])
+
+
+GLUE_PREFIX = "application/papermill.record/"  # where myst-nb's {glue} roles look
+
+
+def glue(**values) -> None:
+    """Store values for the page's prose: after `glue(steps=2000)` the Markdown can say
+    {glue:text}`steps`, and the built page shows the number of the run that made it.
+
+    The hidden output is the one `myst_nb.glue(name, value, display=False)` writes, made here so
+    that a kernel without myst-nb (Colab) runs the chapter too. Each value is stored as str().
+    """
+    from IPython.display import display
+
+    for name, value in values.items():
+        display({GLUE_PREFIX + "text/plain": str(value)}, raw=True,
+                metadata={"scrapbook": {"name": name, "mime_prefix": GLUE_PREFIX}})
+
+
+def show(header, rows) -> None:
+    """Display rows of already formatted cells as a Markdown table (the book renders it)."""
+    from IPython.display import Markdown, display
+
+    display(Markdown(markdown_table(header, rows)))
