@@ -1,9 +1,13 @@
+import base64
+import io
 import itertools
 import re
 
 import ipywidgets as w
 import matplotlib.pyplot as plt
+import numpy as np
 import pytest
+from PIL import Image
 
 import inrlib as inr
 from inrlib.book import widgets
@@ -23,6 +27,74 @@ def test_static_slider_html_is_self_contained():
     assert re.search(r'max="2"', html)
     with pytest.raises(ValueError, match="one frame per value"):
         widgets.StaticSlider([b"x"], [1, 2], "omega")
+
+
+def _frames(html):
+    """(width, height, src PNG, data-caption) of each frame in a static slider's HTML."""
+    tags = re.findall(r"<img [^>]*>", html)
+    return [(int(re.search(r' width="(\d+)"', t).group(1)), int(re.search(r' height="(\d+)"', t).group(1)),
+             base64.b64decode(re.search(r'base64,([^"]+)"', t).group(1)),
+             re.search(r'data-caption="([^"]*)"', t).group(1)) for t in tags]
+
+
+def test_static_slider_frames_are_rendered_at_twice_the_size_they_are_shown():
+    s = widgets.static_slider(_fig, [1, 2], "omega", dpi=50)
+    for width, height, png, _ in _frames(s._repr_html_()):
+        w, h = widgets.png_size(png)
+        assert (width, height) == (round(w / 2), round(h / 2)) and w > 80  # a 1-inch figure at 100 dpi
+    one = widgets.static_slider(_fig, [1], "omega", dpi=50, scale=1)
+    w1, _ = widgets.png_size(one.frames[0])
+    assert abs(widgets.png_size(s.frames[0])[0] / w1 - 2) < 0.1 and _frames(one._repr_html_())[0][0] == w1
+    # PNG bytes are taken as rendered at `scale` times their display size
+    given = widgets.StaticSlider([one.frames[0]], [1], "omega")
+    assert _frames(given._repr_html_())[0][0] == round(w1 / 2)
+    with pytest.raises(ValueError, match="not a PNG"):
+        widgets.png_size(b"GIF89a" + bytes(30))
+    # the frames are stored with a palette where that keeps every pixel, so 2x costs less
+    fig, ax = plt.subplots(figsize=(2, 2))
+    ax.imshow(np.random.default_rng(0).random((32, 32)), cmap="gray")  # a grey picture
+    raw = widgets.figure_png(fig, 100)
+    small = widgets.compact_png(raw)
+    pixels = [np.asarray(Image.open(io.BytesIO(b)).convert("RGB")) for b in (raw, small)]
+    assert len(small) < 0.8 * len(raw) and (pixels[0] == pixels[1]).all()
+    coloured = widgets.figure_png(_fig(3), 100)  # an antialiased line: more than 256 colours
+    assert widgets.compact_png(coloured) == coloured
+    with pytest.raises(ValueError, match="scale"):
+        widgets.StaticSlider([one.frames[0]], [1], "omega", scale=0)
+
+
+def test_every_static_slider_caption_carries_its_value():
+    s = widgets.static_slider(_fig, [1, 20, 300], "ω0", captions=["PSNR 20 dB", "", "PSNR 31 dB"])
+    captions = [c for *_, c in _frames(s._repr_html_())]
+    assert captions == ["ω0 = 1: PSNR 20 dB", "ω0 = 20", "ω0 = 300: PSNR 31 dB"]
+    shown = re.search(r'<div class="inr-caption"[^>]*>([^<]*)</div>', s._repr_html_()).group(1)
+    assert shown == "ω0 = 20"  # the start frame's line, never an empty caption
+    plain = widgets.static_slider(_fig, [0.1, 0.3], "lr")
+    assert [c for *_, c in _frames(plain._repr_html_())] == ["lr = 0.1", "lr = 0.3"]
+
+
+def test_static_slider_value_box_is_as_wide_as_the_longest_value():
+    s = widgets.static_slider(_fig, [1, 30, 3000], "ω0")
+    box = re.search(r'<b class="inr-value" style="([^"]*)"', s._repr_html_()).group(1)
+    assert "display:inline-block" in box
+    assert float(re.search(r"min-width:([\d.]+)ch", box).group(1)) >= len("3000")
+
+
+def test_static_slider_track_stays_put_while_the_value_changes(chromium, tmp_path):
+    values = [1, 30, 3000, 0.001, "ReLU + PE"]
+    s = widgets.static_slider(_fig, values, "setting", captions=[f"caption {i}" for i in range(5)])
+    page = chromium.new_page(viewport={"width": 1280, "height": 800})
+    (tmp_path / "slider.html").write_text(f"<html><body>{s._repr_html_()}</body></html>", encoding="utf-8")
+    page.goto((tmp_path / "slider.html").as_uri())
+    track = page.locator("input[type=range]")
+    lefts, captions = set(), []
+    for i in range(len(values)):
+        track.fill(str(i))
+        lefts.add(round(track.bounding_box()["x"], 1))
+        captions.append(page.locator(".inr-caption").inner_text())
+    assert len(lefts) == 1, f"the range track moved: x = {sorted(lefts)}"
+    assert captions == [f"setting = {v}: caption {i}" for i, v in enumerate(values)]
+    page.close()
 
 
 def test_live_controls_run_validate_and_report_errors():

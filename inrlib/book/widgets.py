@@ -8,6 +8,7 @@ import io
 import itertools
 import math
 import signal
+import struct
 import threading
 
 import matplotlib.pyplot as plt
@@ -84,30 +85,81 @@ def figure_png(fig, dpi=72) -> bytes:
     return buf.getvalue()
 
 
+def compact_png(png: bytes) -> bytes:
+    """The same picture, pixel for pixel, in fewer bytes where it can be: an opaque image of at
+    most 256 colours (a grey picture, most plots of few colours) is stored with a palette."""
+    from PIL import Image
+
+    img = Image.open(io.BytesIO(png))
+    if img.mode == "RGBA":
+        if img.getchannel("A").getextrema() != (255, 255):
+            return png  # transparency: keep it as it is
+        img = img.convert("RGB")
+    colours = img.getcolors(256)
+    if img.mode != "RGB" or colours is None:
+        return png  # more than 256 colours: a palette would change the picture
+    palette = Image.new("P", img.size)
+    palette.putpalette([c for _, rgb in colours for c in rgb])
+    index = {rgb: i for i, (_, rgb) in enumerate(colours)}
+    palette.putdata([index[p] for p in img.getdata()])
+    buf = io.BytesIO()
+    palette.save(buf, format="PNG", optimize=True)
+    return buf.getvalue() if buf.tell() < len(png) else png
+
+
+def png_size(png: bytes) -> tuple:
+    """(width, height) in pixels, read from a PNG's header (its IHDR chunk)."""
+    if png[:8] != b"\x89PNG\r\n\x1a\n" or png[12:16] != b"IHDR":
+        raise ValueError("not a PNG image")
+    return struct.unpack(">II", png[16:24])
+
+
 class StaticSlider:
     """A range slider stepping through precomputed frames, as self-contained HTML.
 
     frames: matplotlib figures or PNG bytes, one per value; values: the slider's values
-    (shown as `label = value`); captions: optional text per frame (e.g. the PSNR).
+    (shown as `label = value`); captions: optional text per frame (e.g. the PSNR), shown
+    after `label = value` on the caption line.
+
+    Frames are sharp on high-DPI screens: a figure is rendered at `dpi * scale` pixels per
+    inch and shown at the size `dpi` gives (its pixel size / scale). PNG bytes are taken as
+    rendered the same way, so pass them at `scale` times their display size (or scale=1).
     """
 
-    def __init__(self, frames, values, label, captions=None, start=None, dpi=72):
-        frames = [f if isinstance(f, bytes) else figure_png(f, dpi) for f in frames]
+    def __init__(self, frames, values, label, captions=None, start=None, dpi=72, scale=2):
+        if scale <= 0:
+            raise ValueError(f"scale must be positive, got {scale}")
+        frames = [f if isinstance(f, bytes) else compact_png(figure_png(f, dpi * scale))
+                  for f in frames]
         if not frames or len(frames) != len(values):
             raise ValueError(f"need one frame per value: {len(frames)} frames, {len(values)} values")
         if captions is not None and len(captions) != len(frames):
             raise ValueError(f"{len(captions)} captions for {len(frames)} frames")
-        self.frames, self.values, self.label = frames, list(values), label
+        self.frames, self.values, self.label, self.scale = frames, list(values), label, scale
         self.captions = list(captions) if captions is not None else [""] * len(frames)
         self.start = len(frames) // 2 if start is None else start
 
+    def caption_line(self, i) -> str:
+        """Frame i's caption line: `label = value`, then `: caption` when there is one."""
+        line = f"{self.label} = {self.values[i]}"
+        return f"{line}: {self.captions[i]}" if self.captions[i] else line
+
     def _repr_html_(self):
         uid = f"inr-slider-{next(_ids)}"
-        imgs = "".join(
-            f'<img src="data:image/png;base64,{base64.b64encode(f).decode()}" '
-            f'data-value="{html.escape(str(v))}" data-caption="{html.escape(c)}" alt="{html.escape(self.label)} = {html.escape(str(v))}" '
-            f'style="max-width:100%;{"" if i == self.start else "display:none"}">'
-            for i, (f, v, c) in enumerate(zip(self.frames, self.values, self.captions)))
+        imgs = []
+        for i, (f, v) in enumerate(zip(self.frames, self.values)):
+            w, h = png_size(f)
+            imgs.append(
+                f'<img src="data:image/png;base64,{base64.b64encode(f).decode()}" '
+                f'width="{round(w / self.scale)}" height="{round(h / self.scale)}" '
+                f'data-value="{html.escape(str(v))}" data-caption="{html.escape(self.caption_line(i))}" '
+                f'alt="{html.escape(self.label)} = {html.escape(str(v))}" '
+                f'style="max-width:100%;height:auto;{"" if i == self.start else "display:none"}">')
+        # The value sits before the range track in a box as wide as the longest value, so the
+        # track stays put while it is dragged: `ch` is the width of a digit (tabular figures);
+        # letters get 1.5ch, as wide capitals can be.
+        width = max(sum(1 if c in "0123456789.,+-−e " else 1.5 for c in str(v))
+                    for v in self.values) + 0.5
         # Inline handler, no <script>: the page needs nothing but the browser.
         onchange = (
             "var r=this.closest('.inr-static-slider'),i=+this.value,ims=r.querySelectorAll('img');"
@@ -117,16 +169,18 @@ class StaticSlider:
         return (
             f'<div class="inr-static-slider" id="{uid}">'
             f'<label style="font-family:sans-serif">{html.escape(self.label)} = '
-            f'<b class="inr-value">{html.escape(str(self.values[self.start]))}</b> '
+            f'<b class="inr-value" style="display:inline-block;min-width:{width:g}ch;'
+            f'font-variant-numeric:tabular-nums">{html.escape(str(self.values[self.start]))}</b>'
             f'<input type="range" min="0" max="{len(self.frames) - 1}" step="1" value="{self.start}" '
             f'oninput="{onchange}" style="width:60%;vertical-align:middle"></label>'
             f'<div class="inr-caption" style="font-family:sans-serif;color:#444">'
-            f'{html.escape(self.captions[self.start])}</div>{imgs}</div>')
+            f'{html.escape(self.caption_line(self.start))}</div>{"".join(imgs)}</div>')
 
 
-def static_slider(draw, values, label, captions=None, dpi=72) -> StaticSlider:
-    """Call `draw(value) -> figure` for each value and wrap the pictures in a StaticSlider."""
-    return StaticSlider([draw(v) for v in values], values, label, captions, dpi=dpi)
+def static_slider(draw, values, label, captions=None, dpi=72, scale=2) -> StaticSlider:
+    """Call `draw(value) -> figure` for each value and wrap the pictures in a StaticSlider
+    (rendered at `scale` times `dpi`, shown at `dpi`'s size)."""
+    return StaticSlider([draw(v) for v in values], values, label, captions, dpi=dpi, scale=scale)
 
 
 class LiveControls:
