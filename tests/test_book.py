@@ -69,6 +69,63 @@ def test_output_check_finds_an_error_output(chromium, tmp_path):
     page.close()
 
 
+# Every code cell's input and output area, and every element inside one, that is wider than
+# its box (so it scrolls sideways, or spills over the page). A wide table may scroll inside its
+# own scroll container (the theme's .pst-scrollable-table-container): that is what it is for.
+SIDEWAYS = """() => {
+  const wide = e => e.clientWidth > 0 && e.scrollWidth > e.clientWidth + 1;
+  const tableBox = e => e.matches('.pst-scrollable-table-container') && e.querySelector('table');
+  const found = [];
+  document.querySelectorAll('article div.cell').forEach((cell, index) => {
+    cell.querySelectorAll('.cell_input, .cell_output').forEach(area => {
+      const culprits = [area, ...area.querySelectorAll('*')].filter(e => wide(e) && !tableBox(e));
+      if (culprits.length) found.push({index, area: area.classList.contains('cell_input') ? 'input' : 'output',
+                                       text: area.innerText.trim().slice(0, 60)});
+    });
+  });
+  return found;
+}"""
+
+
+def sideways_scrollers(page) -> list:
+    """'cell N input|output: first 60 characters' for each cell area wider than its box."""
+    return [f"cell {c['index']} {c['area']}: {c['text']!r}" for c in page.evaluate(SIDEWAYS)]
+
+
+def test_sideways_scroll_check_finds_a_wide_cell_and_the_book_css_wraps_it(chromium, tmp_path):
+    # The markup myst-nb gives a code cell, with a line longer than the page is wide.
+    css = (ROOT / "_static" / "inrbook.css").as_uri()
+    long = "x = " + " + ".join(f"term_{i}" for i in range(60))
+    cell = ('<div class="cell docutils container"><div class="cell_input docutils container">'
+            f'<div class="highlight-ipython3 notranslate"><div class="highlight"><pre>{long}</pre></div>'
+            '</div></div><div class="cell_output docutils container"><div class="output stream '
+            f'highlight-myst-ansi notranslate"><div class="highlight"><pre>{"9" * 300}</pre></div></div>'
+            '</div></div>')
+    table = ('<div class="cell docutils container"><div class="cell_output docutils container">'
+             '<div class="pst-scrollable-table-container" style="overflow-x:auto"><table><tr>'
+             + "".join(f"<td>column_{i}</td>" for i in range(80)) + "</tr></table></div></div></div>")
+    tab = chromium.new_page(viewport={"width": 1280, "height": 800})
+    # Without the book's CSS both areas are too wide; with it they wrap, and the table scrolls
+    # inside its own container (the theme gives that container overflow-x: auto, as here).
+    for head, expected in (("", ["cell 0 input: " + repr(long[:60]), "cell 0 output: " + repr("9" * 60)]),
+                           (f'<link rel="stylesheet" href="{css}">', [])):
+        page = tmp_path / "page.html"
+        page.write_text(f'<html><head>{head}</head><body><article style="width:700px">{cell}{table}'
+                        "</article></body></html>")
+        tab.goto(page.as_uri())
+        assert sideways_scrollers(tab) == expected
+    tab.close()
+
+
+@pytest.mark.parametrize("stem", CHAPTERS)
+def test_no_cell_scrolls_sideways_at_1280_px(browser, stem):
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    page.goto((HTML / "chapters" / f"{stem}.html").as_uri())
+    found = sideways_scrollers(page)
+    assert not found, f"{stem}: {len(found)} cell areas scroll sideways at 1280 px:\n" + "\n".join(found)
+    page.close()
+
+
 @pytest.mark.parametrize("stem", CHAPTERS)
 def test_chapter_page_in_a_browser(browser, stem):
     page = browser.new_page()
