@@ -69,16 +69,19 @@ def test_output_check_finds_an_error_output(chromium, tmp_path):
     page.close()
 
 
-# Every code cell's input and output area, and every element inside one, that is wider than
-# its box (so it scrolls sideways, or spills over the page). A wide table may scroll inside its
-# own scroll container (the theme's .pst-scrollable-table-container): that is what it is for.
+# Every code cell's input or output area that scrolls sideways: the area is wider than its box
+# (content spilling out of it), or a scroll container inside it is (a <pre> with a long line).
+# A wide table may scroll inside its own container (the theme's
+# .pst-scrollable-table-container): that is what the container is for.
 SIDEWAYS = """() => {
   const wide = e => e.clientWidth > 0 && e.scrollWidth > e.clientWidth + 1;
+  const scrolls = e => ['auto', 'scroll'].includes(getComputedStyle(e).overflowX);
   const tableBox = e => e.matches('.pst-scrollable-table-container') && e.querySelector('table');
   const found = [];
   document.querySelectorAll('article div.cell').forEach((cell, index) => {
     cell.querySelectorAll('.cell_input, .cell_output').forEach(area => {
-      const culprits = [area, ...area.querySelectorAll('*')].filter(e => wide(e) && !tableBox(e));
+      const culprits = [area, ...[...area.querySelectorAll('*')].filter(scrolls)]
+        .filter(e => wide(e) && !tableBox(e));
       if (culprits.length) found.push({index, area: area.classList.contains('cell_input') ? 'input' : 'output',
                                        text: area.innerText.trim().slice(0, 60)});
     });

@@ -84,7 +84,9 @@ def test_static_slider_track_stays_put_while_the_value_changes(chromium, tmp_pat
     values = [1, 30, 3000, 0.001, "ReLU + PE"]
     s = widgets.static_slider(_fig, values, "setting", captions=[f"caption {i}" for i in range(5)])
     page = chromium.new_page(viewport={"width": 1280, "height": 800})
-    (tmp_path / "slider.html").write_text(f"<html><body>{s._repr_html_()}</body></html>", encoding="utf-8")
+    # the book's theme (Bootstrap) makes labels inline-block; the slider must not depend on it
+    (tmp_path / "slider.html").write_text("<html><head><style>label{display:inline-block}</style>"
+                                          f"</head><body>{s._repr_html_()}</body></html>", encoding="utf-8")
     page.goto((tmp_path / "slider.html").as_uri())
     track = page.locator("input[type=range]")
     lefts, captions = set(), []
@@ -93,6 +95,8 @@ def test_static_slider_track_stays_put_while_the_value_changes(chromium, tmp_pat
         lefts.add(round(track.bounding_box()["x"], 1))
         captions.append(page.locator(".inr-caption").inner_text())
     assert len(lefts) == 1, f"the range track moved: x = {sorted(lefts)}"
+    label = page.locator(".inr-static-slider label")
+    assert label.evaluate("e => e.scrollWidth <= e.clientWidth + 1"), "the track sticks out of its line"
     assert captions == [f"setting = {v}: caption {i}" for i, v in enumerate(values)]
     page.close()
 

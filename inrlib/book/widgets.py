@@ -168,7 +168,7 @@ class StaticSlider:
             "r.querySelector('.inr-caption').textContent=ims[i].dataset.caption;")
         return (
             f'<div class="inr-static-slider" id="{uid}">'
-            f'<label style="font-family:sans-serif">{html.escape(self.label)} = '
+            f'<label style="display:block;font-family:sans-serif">{html.escape(self.label)} = '
             f'<b class="inr-value" style="display:inline-block;min-width:{width:g}ch;'
             f'font-variant-numeric:tabular-nums">{html.escape(str(self.values[self.start]))}</b>'
             f'<input type="range" min="0" max="{len(self.frames) - 1}" step="1" value="{self.start}" '
