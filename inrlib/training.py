@@ -180,7 +180,8 @@ def _make_optimizer(name, params, lr, weight_decay):
     if name not in opts:
         raise ValueError(f"unknown optimizer {name!r}; choose one of {sorted(opts)}")
     # On a GPU, one fused kernel updates every parameter instead of a few kernels per tensor.
-    fused = all(p.is_cuda for p in params) or None
+    # PyTorch's fused Adam takes real floating-point tensors only (WIRE's weights are complex).
+    fused = all(p.is_cuda and p.is_floating_point() for p in params) or None
     return opts[name](params, lr=lr, weight_decay=weight_decay, fused=fused)
 
 
