@@ -68,3 +68,11 @@ def test_check_config_names_the_problem():
     assert "too slow" in images.check_config(width=1024, depth=8, steps=3000, image_size=256)
     assert "hidden ω0" in images.check_config(hidden_omega=300, depth=8)
     assert "unknown model" in images.check_config(model="MLP")
+
+
+def test_check_config_budget_follows_the_device():
+    # the full profile's live defaults (128 px, width 64, depth 3, 500 steps): a GPU's minute
+    settings = dict(width=64, depth=3, steps=500, image_size=128)
+    assert "too slow" in images.check_config(**settings)
+    assert images.check_config(**settings, device="cuda") is None
+    assert images.check_config(**settings, device=torch.device("cuda:0")) is None

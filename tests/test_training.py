@@ -279,3 +279,21 @@ def test_tf32_is_scoped_to_the_fit(image):
     assert seen == ["high", "high"] and torch.get_float32_matmul_precision() == before
     inr.fit_many([inr.siren(width=8, depth=1)], image.coords, image.values, steps=1, tf32=True)
     assert torch.get_float32_matmul_precision() == before
+
+
+def test_tf32_default_is_value_fits_on_a_gpu_only():
+    from inrlib.book import poisson
+    from inrlib.training import _use_tf32
+
+    cuda, cpu = torch.device("cuda"), torch.device("cpu")
+    deriv = poisson.derivative_loss(torch.zeros(4, 4), value=0, grad=1)
+    assert _use_tf32(cuda, None, None) and not _use_tf32(cpu, None, None)
+    assert not _use_tf32(cuda, deriv, None)  # derivatives stay in float32
+    assert not _use_tf32(cuda, None, False) and _use_tf32(cpu, deriv, True)  # asked for: obeyed
+
+
+def test_fit_on_a_cpu_keeps_full_precision_by_default(image):
+    seen = []
+    inr.fit(inr.siren(width=8, depth=1), image, steps=1, callback_every=1,
+            callback=lambda *a: seen.append(torch.get_float32_matmul_precision()))
+    assert seen == ["highest"]

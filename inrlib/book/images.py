@@ -48,14 +48,14 @@ def derivative_maps(model, coords, shape, chunk=16384):
 
 
 def check_config(model="SIREN", first_omega=30.0, hidden_omega=30.0, L=6, depth=3, width=64,
-                 steps=200, image_size=64, max_cost=5e10):
+                 steps=200, image_size=64, max_cost=None, device="cpu"):
     """A problem with a live training configuration, as a sentence, or None when it is fine.
 
     Options a model does not use are not problems: ReLU networks ignore both ω0, and only
     ReLU + PE uses L (the live controls grey out the ones not used).
 
-    `max_cost` bounds width^2 * depth * pixels * steps (a proxy for the run's time; 5e10 is
-    about a minute on a laptop CPU).
+    `max_cost` bounds width^2 * depth * pixels * steps (a proxy for the run's time). By default
+    it is about a minute of work on `device`: 5e10 on a laptop CPU, 100 times more on a GPU.
     """
     if model not in ("SIREN", "ReLU + PE", "ReLU"):
         return f"unknown model {model!r}: choose SIREN, ReLU + PE or ReLU"
@@ -72,6 +72,8 @@ def check_config(model="SIREN", first_omega=30.0, hidden_omega=30.0, L=6, depth=
                 "train; lower hidden ω0 (30 is the paper's) or depth")
     if model == "ReLU + PE" and L == 0:
         return "ReLU + PE with L = 0 is the plain ReLU network: pick ReLU, or L >= 1"
+    if max_cost is None:
+        max_cost = 5e12 if str(device).startswith("cuda") else 5e10
     cost = width * width * depth * image_size * image_size * steps
     if cost > max_cost:
         return (f"width {width}, depth {depth}, {steps} steps on {image_size}² pixels is too slow "
