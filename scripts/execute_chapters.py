@@ -124,7 +124,7 @@ def main(argv=None) -> int:
     parser.add_argument("--profile", choices=("quick", "full"),
                         default=os.environ.get("INR_PROFILE", "quick"))
     parser.add_argument("--jobs", type=int, default=1, help="chapters executed at once")
-    parser.add_argument("--timeout", type=int, default=1800, help="seconds allowed per cell")
+    parser.add_argument("--timeout", type=int, default=600, help="seconds allowed per cell")
     parser.add_argument("--failed-dir", type=Path, help="where to write the part of a failing chapter that ran")
     parser.add_argument("--deadline", type=float,
                         help="seconds after which a chapter's kernel is interrupted (it then fails)")
