@@ -209,7 +209,9 @@ def _use_tf32(dev, loss, tf32) -> bool:
     """TF32 when asked; by default on a GPU for value fits, never for a derivative loss (one
     with `own_coords`): the network's derivatives lose precision with a 10-bit mantissa."""
     if tf32 is not None:
-        return bool(tf32)
+        if not isinstance(tf32, bool):
+            raise ValueError(f"tf32 must be True, False or None (the default), got {tf32!r}")
+        return tf32
     return dev.type == "cuda" and not getattr(loss, "own_coords", False)
 
 

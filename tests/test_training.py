@@ -290,6 +290,8 @@ def test_tf32_default_is_value_fits_on_a_gpu_only():
     assert _use_tf32(cuda, None, None) and not _use_tf32(cpu, None, None)
     assert not _use_tf32(cuda, deriv, None)  # derivatives stay in float32
     assert not _use_tf32(cuda, None, False) and _use_tf32(cpu, deriv, True)  # asked for: obeyed
+    with pytest.raises(ValueError, match="tf32 must be"):
+        _use_tf32(cpu, None, "yes")
 
 
 def test_fit_on_a_cpu_keeps_full_precision_by_default(image):
