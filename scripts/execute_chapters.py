@@ -45,6 +45,27 @@ def cell_seconds(nb) -> list:
     return out
 
 
+def _sliced(get_msg):
+    """A channel's get_msg that waits in slices of a second.
+
+    Seen here: after a burst of widget messages, the asyncio poll of the shell socket can miss
+    its wake-up, and the cell's reply, sent in time, is read only when the whole timeout runs
+    out (the chapter then passes, that much later). Short slices find it within a second."""
+    from queue import Empty
+
+    async def get(timeout=None):
+        end = None if timeout is None else time.monotonic() + timeout
+        while True:
+            left = 1.0 if end is None else min(1.0, max(0.0, end - time.monotonic()))
+            try:
+                return await get_msg(timeout=left)
+            except Empty:
+                if end is not None and time.monotonic() >= end:
+                    raise
+
+    return get
+
+
 def execute(path: Path, timeout: int, jobs: int, failed_dir: Path | None,
             deadline: float | None = None) -> dict:
     """Execute one notebook in this process's environment and write it back (the worker).
@@ -63,6 +84,12 @@ def execute(path: Path, timeout: int, jobs: int, failed_dir: Path | None,
     # widget (LiveControls.click()); it raises KeyError otherwise. The state is dropped below.
     client = NotebookClient(nb, timeout=timeout, kernel_name="python3", store_widget_state=True,
                             resources={"metadata": {"path": str(path.parent)}})
+
+    def patient_channels(**_):
+        for channel in (client.kc.shell_channel, client.kc.iopub_channel):
+            channel.get_msg = _sliced(channel.get_msg)
+
+    client.on_notebook_start = patient_channels
     def interrupt():  # SIGINT, as Kernel > Interrupt sends it (the manager's own call is async)
         process = getattr(getattr(client.km, "provisioner", None), "process", None)
         if process is not None:

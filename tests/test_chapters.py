@@ -97,3 +97,29 @@ def test_execute_chapters_stops_at_the_deadline_and_keeps_what_ran(tmp_path):
     partial = nbformat.read(tmp_path / "failed" / "slow.ipynb", as_version=4)
     assert partial.cells[0].outputs[0]["text"] == "ran\n"
     assert partial.cells[1].outputs[-1]["output_type"] == "error" and not partial.cells[2].outputs
+
+
+def test_sliced_get_msg_finds_a_late_message_and_still_times_out():
+    """The patched channel read waits in slices of at most a second: a message that appears
+    while a long wait is under way is returned, and the caller's timeout still raises Empty."""
+    import asyncio
+    import time
+    from queue import Empty
+
+    calls = []
+
+    async def get_msg(timeout=None):  # a channel whose message shows up 1.5 s from now
+        calls.append(timeout)
+        await asyncio.sleep(timeout)
+        if ready_at is not None and time.monotonic() >= ready_at:
+            return "reply"
+        raise Empty
+
+    get = execute_chapters._sliced(get_msg)
+    ready_at = time.monotonic() + 1.5
+    assert asyncio.run(get(timeout=600)) == "reply" and max(calls) <= 1.0 and len(calls) == 2
+    ready_at = None
+    start = time.monotonic()
+    with pytest.raises(Empty):
+        asyncio.run(get(timeout=1.2))
+    assert time.monotonic() - start < 2.0
