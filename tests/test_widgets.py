@@ -37,7 +37,8 @@ def _frames(html):
              re.search(r'data-caption="([^"]*)"', t).group(1)) for t in tags]
 
 
-def test_static_slider_frames_are_rendered_at_twice_the_size_they_are_shown():
+def test_static_slider_frames_are_rendered_at_twice_the_size_they_are_shown(monkeypatch):
+    monkeypatch.setattr(widgets.StaticSlider, "min_width", 0)  # no enlarging of small frames here
     s = widgets.static_slider(_fig, [1, 2], "omega", dpi=50)
     for width, height, png, _ in _frames(s._repr_html_()):
         w, h = widgets.png_size(png)
@@ -241,3 +242,17 @@ def test_live_fit_shows_the_view_then_trains(capsys):
     hist = widgets.live_fit(inr.siren(width=8, depth=1, seed=0), inr.load_image("camera", size=8),
                         steps=3, every=1, lr=1e-3)
     assert len(hist.step) == 3 and "Live training view" in capsys.readouterr().out
+
+
+def test_small_static_slider_frames_are_shown_larger_up_to_their_rendered_size():
+    def fig(inches):
+        f, ax = plt.subplots(figsize=(inches, inches))
+        ax.plot([0, 1])
+        return f
+
+    for inches, dpi in ((1, 50), (3, 72), (8, 72)):  # 50, 216 and 576 px at 1x
+        s = widgets.static_slider(lambda _: fig(inches), [1], "omega", dpi=dpi)
+        (width, _, png, _), = _frames(s._repr_html_())
+        w = widgets.png_size(png)[0]
+        assert width == min(w, max(round(w / 2), widgets.StaticSlider.min_width)), (inches, width, w)
+        assert width <= w  # never past one image pixel per screen pixel

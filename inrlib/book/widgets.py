@@ -124,7 +124,11 @@ class StaticSlider:
     Frames are sharp on high-DPI screens: a figure is rendered at `dpi * scale` pixels per
     inch and shown at the size `dpi` gives (its pixel size / scale). PNG bytes are taken as
     rendered the same way, so pass them at `scale` times their display size (or scale=1).
+    A frame narrower than `min_width` pixels is shown larger, up to its rendered size, so a
+    small figure's text is still legible on the page.
     """
+
+    min_width = 440  # px on the page; about two thirds of the book's text column
 
     def __init__(self, frames, values, label, captions=None, start=None, dpi=72, scale=2):
         if scale <= 0:
@@ -149,9 +153,10 @@ class StaticSlider:
         imgs = []
         for i, (f, v) in enumerate(zip(self.frames, self.values)):
             w, h = png_size(f)
+            zoom = max(1.0, min(self.scale, self.min_width * self.scale / w))  # never past 1:1
             imgs.append(
                 f'<img src="data:image/png;base64,{base64.b64encode(f).decode()}" '
-                f'width="{round(w / self.scale)}" height="{round(h / self.scale)}" '
+                f'width="{round(w * zoom / self.scale)}" height="{round(h * zoom / self.scale)}" '
                 f'data-value="{html.escape(str(v))}" data-caption="{html.escape(self.caption_line(i))}" '
                 f'alt="{html.escape(self.label)} = {html.escape(str(v))}" '
                 f'style="max-width:100%;height:auto;{"" if i == self.start else "display:none"}">')
