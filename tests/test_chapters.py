@@ -115,11 +115,17 @@ def test_sliced_get_msg_finds_a_late_message_and_still_times_out():
             return "reply"
         raise Empty
 
+    def run(coro):  # in a thread of its own: an earlier test may leave this thread's loop running
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(1) as pool:
+            return pool.submit(asyncio.run, coro).result()
+
     get = execute_chapters._sliced(get_msg)
     ready_at = time.monotonic() + 1.5
-    assert asyncio.run(get(timeout=600)) == "reply" and max(calls) <= 1.0 and len(calls) == 2
+    assert run(get(timeout=600)) == "reply" and max(calls) <= 1.0 and len(calls) == 2
     ready_at = None
     start = time.monotonic()
     with pytest.raises(Empty):
-        asyncio.run(get(timeout=1.2))
+        run(get(timeout=1.2))
     assert time.monotonic() - start < 2.0
