@@ -1,5 +1,6 @@
-"""One coordinate MLP for every model the book compares (SIREN, ReLU, ReLU + encodings, ...),
-and its configuration: a frozen, JSON-serialisable description that rebuilds it."""
+"""The coordinate MLP (`INR`), its configuration (`ModelConfig`, with the key that says which
+models can train as one batch) and its batched form (`StackedINR`: K models as one network)."""
+import copy
 import json
 from dataclasses import asdict, dataclass, field
 
@@ -54,6 +55,25 @@ class ModelConfig:
 
     def to_json(self) -> str:
         return json.dumps(asdict(self))
+
+    def batch_key(self) -> dict:
+        """What must agree for models to train as one batch (`fit_many`, `sweep`): the functions
+        applied and the shape and type of every tensor. Values may differ: seeds, init schemes,
+        the activations' scalar parameters (omegas, WIRE's scale, the Gaussian's sigma), Fourier
+        features' scale, a hash grid's resolutions at equal table sizes. Read off the model built
+        on the meta device (no memory, no random numbers), so a new part needs no teaching here."""
+        with torch.random.fork_rng(devices=[]), torch.device("meta"):
+            model = INR.from_config(self)
+        scalars = {n.rsplit(".", 1)[1] for n, b in model.acts.named_buffers() if b.dim() == 0}
+        structural = {k: v for k, v in self.activation.items()
+                      if k != "name" and k.removeprefix("first_").removeprefix("hidden_") not in scalars}
+        return {**{f: getattr(self, f) for f in ("in_features", "out_features", "width", "depth",
+                                                 "bias", "output")},
+                "activation": self.activation["name"], **structural,
+                "encoding": None if self.encoding is None else self.encoding["name"],
+                "encoding size": None if model.encoding is None else model.encoding.out_features,
+                **{f"tensor {n}": f"{tuple(t.shape)} {t.dtype}"
+                   for n, t in [*model.named_parameters(), *model.named_buffers()]}}
 
     @classmethod
     def from_json(cls, text: str) -> "ModelConfig":
@@ -156,14 +176,127 @@ class INR(nn.Module):
         h = self.encoding(x) if self.encoding is not None else x
         trace = []
         for linear, act in zip(self.linears[:-1], self.acts):
-            pre = F.linear(h, *fold_omega(act, linear.weight, linear.bias))
-            h = activate(act, pre, inplace=not return_activations)
+            pre, h = layer(h, linear.weight, linear.bias, act, keep_pre=return_activations)
             if return_activations:
                 trace.append((pre, h))
-        y = self.linears[-1](h)
-        y = y.real if y.is_complex() else y  # WIRE: the real part of the complex output
-        y = torch.sigmoid(y) if self.config.output == "sigmoid" else y
+        y = layer(h, self.linears[-1].weight, self.linears[-1].bias)[1]
+        y = _output(y, self.config.output)
         return (y, trace) if return_activations else y
+
+    @staticmethod
+    def stack(models) -> "StackedINR":
+        """K models of one `batch_key` as one batched network (see StackedINR)."""
+        return StackedINR(models)
+
+
+def layer(h, weight, bias, act=None, keep_pre=False):
+    """(pre, act(pre)) with pre = W h + b, for one model (weight (out, in), bias (out,)) or for K
+    stacked ones (weight (K, out, in), bias (K, out); h (N, in) shared or (K, N, in)). The one
+    implementation of a layer: `INR` and `StackedINR` both call it. A sine layer's omega is
+    folded into W and b (see `fold_omega`); `keep_pre=False` lets a ReLU overwrite pre in place."""
+    if weight.dim() == 2:
+        if act is not None:
+            weight, bias = fold_omega(act, weight, bias)
+        pre = F.linear(h, weight, bias)
+    else:
+        weight = weight.transpose(1, 2)
+        bias = None if bias is None else bias.unsqueeze(1)
+        if act is not None:  # omega is (K, 1, 1) here: it broadcasts over (K, in, out)
+            weight, bias = fold_omega(act, weight, bias)
+        if h.dim() == 2:  # a shared (N, in) input broadcasts over the K models
+            pre = torch.matmul(h, weight) if bias is None else torch.matmul(h, weight) + bias
+        else:
+            pre = torch.bmm(h, weight) if bias is None else torch.baddbmm(bias, h, weight)
+    if act is None:
+        return pre, pre
+    return pre, activate(act, pre, inplace=not keep_pre)
+
+
+def _output(y, output):
+    y = y.real if y.is_complex() else y  # WIRE: the real part of the complex output
+    return torch.sigmoid(y) if output == "sigmoid" else y
+
+
+class StackedINR(nn.Module):
+    """K models of one `ModelConfig.batch_key` as one network: each parameter stacked to (K, ...).
+
+    Called on coordinates (N, d), shared, or (K, N, d), one set per model; returns (K, N, C).
+    Each layer is one batched product for all K (`layer`), with each activation's scalar
+    parameters (omega, scale, sigma) stacked as (K, 1, 1). A trainable encoding (the hash grid)
+    is called with its stacked tables. `unstack()` copies the weights back into the models.
+    """
+
+    def __init__(self, models):
+        super().__init__()
+        self.models = list(models)
+        if not self.models:
+            raise ValueError("stacking needs at least one model")
+        m0 = self.models[0]
+        keys = [m.config.batch_key() for m in self.models]
+        for i, key in enumerate(keys[1:], 1):
+            diff = next((k for k in keys[0] if key.get(k) != keys[0][k]), None)
+            if diff is not None:
+                raise ValueError(f"models of one batch must agree in their batch key: model {i} "
+                                 f"has {diff} {key.get(diff)!r}, model 0 {keys[0][diff]!r}; train "
+                                 "differently shaped models separately (fit)")
+        self.names = [n for n, _ in m0.named_parameters()]
+        self.stacked = nn.ParameterList(
+            [torch.stack([dict(m.named_parameters())[n].detach() for m in self.models]).clone()
+             for n in self.names])
+        self.n_lin, self.output = len(m0.linears), m0.config.output
+        same = all(m.config.encoding == m0.config.encoding for m in self.models)
+        self.encodings = [m0.encoding] if same else [m.encoding for m in self.models]
+        self.acts = [_stack_scalars([m.acts[i] for m in self.models]) for i in range(self.n_lin - 1)]
+        self._cache = (None, None)  # the last encoded input: full-batch fits reuse it each step
+
+    def param(self, name):
+        """The stacked (K, ...) tensor of the models' parameter `name` (None if they have none)."""
+        return self.stacked[self.names.index(name)] if name in self.names else None
+
+    def _encode(self, x):
+        own = {n.split(".", 1)[1]: self.param(n) for n in self.names if n.startswith("encoding.")}
+        if own:  # trainable: the stacked parameters change at every step
+            if len(self.encodings) == 1:
+                return self.encodings[0](x, **own)
+            return torch.stack([e(x if x.dim() == 2 else x[i], **{n: p[i] for n, p in own.items()})
+                                for i, e in enumerate(self.encodings)])
+        if self._cache[0] is x and not x.requires_grad:
+            return self._cache[1]
+        if self.encodings[0] is None:
+            h = x
+        elif len(self.encodings) == 1:
+            h = self.encodings[0](x)
+        else:
+            h = torch.stack([e(x if x.dim() == 2 else x[i]) for i, e in enumerate(self.encodings)])
+        self._cache = (x, h)
+        return h
+
+    def forward(self, x):
+        h = self._encode(x)
+        for i in range(self.n_lin):
+            act = self.acts[i] if i < self.n_lin - 1 else None
+            h = layer(h, self.param(f"linears.{i}.weight"), self.param(f"linears.{i}.bias"), act)[1]
+        return _output(h, self.output)
+
+    @torch.no_grad()
+    def unstack(self) -> list:
+        """Copy each model's slice of the stacked weights back into it; returns the models."""
+        for name, p in zip(self.names, self.stacked):
+            for i, m in enumerate(self.models):
+                dict(m.named_parameters())[name].copy_(p[i])
+        return self.models
+
+
+def _stack_scalars(acts):
+    """One activation module for K models: the first one's function (the batch key made them
+    agree), each of its scalar buffers replaced by the K models' values as (K, 1, 1)."""
+    scalars = [n for n, b in acts[0].named_buffers() if b.dim() == 0]
+    if not scalars:
+        return acts[0]  # stateless: ReLU, GELU, ...
+    act = copy.deepcopy(acts[0])
+    for n in scalars:
+        setattr(act, n, torch.stack([getattr(a, n) for a in acts]).reshape(-1, 1, 1))
+    return act
 
 
 def siren(**kw) -> INR:

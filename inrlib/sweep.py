@@ -3,18 +3,18 @@
     results = inr.sweep(configs, image, steps=1000, lr=1e-4)                  # in this process
     results = inr.sweep(configs, image, steps=1000, lr=1e-4, backend="ray")   # one task per GPU
 
-Configs of one architecture (they may differ in omegas, init, seed, Fourier-feature scale) are
-trained together, `batch` at a time, as `fit_many` trains them; each batch is one task. With
+Configs of one batch key (`ModelConfig.batch_key`: they may differ in omegas, init, seed,
+Fourier-feature scale, ...) are trained together, `batch` at a time, as `fit_many` trains them; each batch is one task. With
 backend="ray" (`pip install "inrlib[ray]"`), each task asks the cluster for one GPU when it has
 GPUs, else for one CPU. It joins the cluster that `ray start` made on this machine, or the one
 RAY_ADDRESS names (ray://HEAD:10001 from another machine, with "ray[client]"), or one you
 connected to with `ray.init(...)`; with none of these, Ray starts a cluster on this machine.
 """
 import json
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
+from .device import device
 from .models import INR, ModelConfig
-from .profile import device
 from .training import History, fit_many
 
 
@@ -33,22 +33,10 @@ class SweepResult:
         return m
 
 
-def _shape_key(cfg: ModelConfig) -> str:
-    """What must agree for two configs to share a batch: everything but the parameters that
-    leave every tensor's shape alone (omegas, init, seed, Fourier features' scale and seed)."""
-    d = asdict(cfg)
-    for k in ("init", "seed"):
-        d.pop(k)
-    d["activation"] = {k: v for k, v in d["activation"].items() if not k.endswith("omega")}
-    if d["encoding"]:
-        d["encoding"] = {k: v for k, v in d["encoding"].items() if k not in ("sigma", "seed")}
-    return json.dumps(d, sort_keys=True)
-
-
 def _batches(configs, batch):
     groups = {}
     for i, cfg in enumerate(configs):
-        groups.setdefault(_shape_key(cfg), []).append(i)
+        groups.setdefault(json.dumps(cfg.batch_key(), sort_keys=True), []).append(i)
     return [idx[j:j + batch] for idx in groups.values() for j in range(0, len(idx), batch)]
 
 

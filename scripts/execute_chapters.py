@@ -77,6 +77,7 @@ def execute(path: Path, timeout: int, jobs: int, failed_dir: Path | None,
     from nbclient import NotebookClient
 
     import inrlib as inr
+    from inrlib.book import profiles
 
     nb = nbformat.read(path, as_version=4)
     start = time.perf_counter()
@@ -117,7 +118,7 @@ def execute(path: Path, timeout: int, jobs: int, failed_dir: Path | None,
     dev = inr.device()
     nb.metadata.pop("widgets", None)
     nb.metadata["inrbook"] = {
-        "profile": inr.get_profile().name,
+        "profile": profiles.get_profile().name,
         "device": torch.cuda.get_device_name(dev) if dev.type == "cuda" else dev.type,
         "torch": torch.__version__,
         "seconds": round(seconds, 1),

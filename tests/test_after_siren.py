@@ -4,7 +4,6 @@ import pytest
 import torch
 
 import inrlib as inr
-from inrlib import training as T
 from inrlib.activations import activation_options, default_init, make_activations
 from inrlib.encodings import HASH_PRIMES, HashGrid, spatial_hash
 
@@ -220,7 +219,7 @@ def test_batched_network_computes_each_models_own_function(kw, vary):
             with torch.no_grad():
                 m.encoding.table.normal_()
     x = torch.rand(30, 2) * 2 - 1
-    net = T._StackedINR(models)
+    net = inr.INR.stack(models)
     want = torch.stack([m(x) for m in models]).detach()
     got = net(x)
     assert not got.is_complex() and torch.allclose(got.detach(), want, atol=1e-5)

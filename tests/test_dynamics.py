@@ -8,6 +8,7 @@ from torch import nn
 
 import inrlib as inr
 import inrlib.book.dynamics as dyn
+from inrlib.book import regions
 
 
 def hand_net():
@@ -75,27 +76,27 @@ def test_steps_to_learn():
 def test_hand_built_net_has_four_quadrant_regions():
     m = hand_net()
     pts = torch.tensor([[0.5, 0.5], [-0.5, 0.5], [-0.5, -0.5], [0.5, -0.5], [0.2, 0.9]])
-    pats = dyn.activation_patterns(m, pts)
+    pats = regions.activation_patterns(m, pts)
     assert pats.tolist() == [[True, True], [False, True], [False, False], [True, False], [True, True]]
-    ids, n = dyn.pattern_ids(pats)
+    ids, n = regions.pattern_ids(pats)
     assert n == 4 and ids[0] == ids[4] and len(set(ids[:4].tolist())) == 4
     g = inr.grid((8, 8))  # 8 points per side: none on the axes, two per quadrant side
-    assert dyn.count_patterns(dyn.activation_patterns(m, g)) == 4
-    assert dyn.dead_neurons(dyn.activation_patterns(m, g)) == 0
+    assert regions.count_patterns(regions.activation_patterns(m, g)) == 4
+    assert regions.dead_neurons(regions.activation_patterns(m, g)) == 0
     # on the negative quadrant both neurons are dead; on x0 < 0 < x1 only neuron 0 is
-    assert dyn.dead_neurons(dyn.activation_patterns(m, -torch.rand(50, 2))) == 2
-    assert dyn.dead_neurons(dyn.activation_patterns(m, torch.rand(50, 2) * torch.tensor([-1.0, 1.0]))) == 1
+    assert regions.dead_neurons(regions.activation_patterns(m, -torch.rand(50, 2))) == 2
+    assert regions.dead_neurons(regions.activation_patterns(m, torch.rand(50, 2) * torch.tensor([-1.0, 1.0]))) == 1
 
 
 def test_region_image_is_a_relabelling():
     m = hand_net()
-    pats = dyn.activation_patterns(m, inr.grid((6, 6)))
-    img = dyn.region_image(pats, (6, 6), seed=3)
+    pats = regions.activation_patterns(m, inr.grid((6, 6)))
+    img = regions.region_image(pats, (6, 6), seed=3)
     assert img.shape == (6, 6) and len(np.unique(img)) == 4
     # constant on each quadrant block, different across blocks
     assert len(np.unique(img[:3, :3])) == 1 and img[0, 0] != img[0, 5] != img[5, 5]
     with pytest.raises(ValueError, match="do not fill"):
-        dyn.region_image(pats, (5, 5))
+        regions.region_image(pats, (5, 5))
 
 
 def test_patterns_match_return_activations_in_deep_nets():
@@ -103,70 +104,70 @@ def test_patterns_match_return_activations_in_deep_nets():
     x = torch.rand(200, 2) * 2 - 1
     _, trace = m(x, return_activations=True)
     ref = torch.cat([pre > 0 for pre, _ in trace], 1)
-    assert torch.equal(dyn.activation_patterns(m, x, chunk=37), ref)
+    assert torch.equal(regions.activation_patterns(m, x, chunk=37), ref)
     # encoded=True with the encoding applied by hand gives the same patterns
-    assert torch.equal(dyn.activation_patterns(m, m.encoding(x), encoded=True), ref)
-    assert dyn.count_patterns(ref) == len({tuple(r) for r in ref.tolist()})
+    assert torch.equal(regions.activation_patterns(m, m.encoding(x), encoded=True), ref)
+    assert regions.count_patterns(ref) == len({tuple(r) for r in ref.tolist()})
 
 
 def test_dead_neurons_per_layer():
     pats = torch.tensor([[True, False, False, False], [True, False, True, False]])
-    assert dyn.dead_neurons(pats) == 2
-    assert dyn.dead_neurons(pats, per_layer=2) == [1, 1]
+    assert regions.dead_neurons(pats) == 2
+    assert regions.dead_neurons(pats, per_layer=2) == [1, 1]
     with pytest.raises(ValueError, match="layers of 3"):
-        dyn.dead_neurons(pats, per_layer=3)
+        regions.dead_neurons(pats, per_layer=3)
 
 
 def test_relu_only_and_shape_errors():
     with pytest.raises(ValueError, match="ReLU"):
-        dyn.activation_patterns(inr.siren(width=4, depth=1), torch.rand(3, 2))
+        regions.activation_patterns(inr.siren(width=4, depth=1), torch.rand(3, 2))
     m = inr.relu_mlp(L=2, width=4, depth=1)
     with pytest.raises(ValueError, match="features"):
-        dyn.activation_patterns(m, torch.rand(3, 2), encoded=True)
+        regions.activation_patterns(m, torch.rand(3, 2), encoded=True)
     with pytest.raises(ValueError, match="bool"):
-        dyn.pattern_ids(np.zeros((3, 2)))
+        regions.pattern_ids(np.zeros((3, 2)))
 
 
 def test_encoding_slice_plane():
     m = inr.relu_mlp(L=2, width=4, depth=1)
-    plane = dyn.encoding_slice(m, [0.25, -0.5], dims=(2, 6), n=5, span=(-1, 1))
+    plane = regions.encoding_slice(m, [0.25, -0.5], dims=(2, 6), n=5, span=(-1, 1))
     base = m.encoding(torch.tensor([[0.25, -0.5]]))[0]
     assert plane.shape == (25, base.numel())
     keep = [k for k in range(base.numel()) if k not in (2, 6)]
     assert torch.allclose(plane[:, keep], base[keep].expand(25, -1))
     assert plane[:, 2].unique().numel() == 5 and plane[0, 2] == -1 and plane[-1, 6] == 1
     with pytest.raises(ValueError, match="no input encoding"):
-        dyn.encoding_slice(inr.relu_mlp(width=4, depth=1), [0, 0], dims=(0, 1))
+        regions.encoding_slice(inr.relu_mlp(width=4, depth=1), [0, 0], dims=(0, 1))
     # the hand-built net's first layer on a plane of raw inputs: lines x0 = 0, x1 = 0
     # give exactly 1 + m + m(m-1)/2 = 4 cells for m = 2 lines in general position
-    assert dyn.count_patterns(dyn.activation_patterns(hand_net(), inr.grid((10, 10)))) == 4
+    assert regions.count_patterns(regions.activation_patterns(hand_net(), inr.grid((10, 10)))) == 4
 
 
 # ---------------------------------------------------------------- pairs
 
 def test_sample_pairs_local_and_distant():
-    a, b = dyn.sample_pairs((40, 50), 500, "local", patch=4, seed=0)
+    a, b = regions.sample_pairs((40, 50), 500, "local", patch=4, seed=0)
     ra, ca, rb, cb = a // 50, a % 50, b // 50, b % 50
     assert (np.abs(ra - rb) < 4).all() and (np.abs(ca - cb) < 4).all()
-    a, b = dyn.sample_pairs((40, 40), 500, "distant", seed=0)
+    a, b = regions.sample_pairs((40, 40), 500, "distant", seed=0)
     ra, ca, rb, cb = a // 40, a % 40, b // 40, b % 40
     assert (np.abs(ra - rb) > 40 // 4).all() and (np.abs(ca - cb) > 40 // 4).all()
     assert len(set(zip(ca < 20, ra < 20))) >= 2  # both diagonals used
     with pytest.raises(ValueError, match="kind"):
-        dyn.sample_pairs((8, 8), 3, "near")
+        regions.sample_pairs((8, 8), 3, "near")
 
 
 def test_hamming_distances_hand_net():
     m = hand_net()
     pts = torch.tensor([[0.5, 0.5], [-0.5, -0.5], [0.5, -0.5], [0.3, 0.1]])
-    pats = dyn.activation_patterns(m, pts)
-    np.testing.assert_array_equal(dyn.hamming_distances(pats, [0, 0, 0, 1], [1, 2, 3, 2]), [2, 1, 0, 1])
+    pats = regions.activation_patterns(m, pts)
+    np.testing.assert_array_equal(regions.hamming_distances(pats, [0, 0, 0, 1], [1, 2, 3, 2]), [2, 1, 0, 1])
 
 
 def test_per_sample_gradients_match_autograd():
     m = inr.relu_mlp(L=2, width=8, depth=2, out_features=2, seed=0)
     x, y = torch.rand(5, 2), torch.rand(5, 2)
-    g = dyn.per_sample_gradients(m, x, y, chunk=2)
+    g = regions.per_sample_gradients(m, x, y, chunk=2)
     assert g.shape == (5, sum(p.numel() for p in m.parameters()))
     for i in range(5):
         m.zero_grad()
@@ -181,24 +182,24 @@ def test_gradient_confusion_known_values():
     x = torch.tensor([[0.5, -0.5], [0.5, -0.5], [0.5, -0.5], [-0.5, 0.5]])
     y = torch.tensor([[0.0], [1.0], [0.0], [0.0]])
     # residuals: f=0.5: +0.5 for targets 0, -0.5 for target 1 -> identical point, opposite gradient
-    c = dyn.gradient_confusion(m, x, y, [0, 0, 0], [2, 1, 3])
+    c = regions.gradient_confusion(m, x, y, [0, 0, 0], [2, 1, 3])
     np.testing.assert_allclose(c[:2], [1.0, -1.0], atol=1e-6)
     # other quadrant: only the output bias is shared. Output gradients there are
     # (W0 row0, b0, w_out, b_out) = (.5, -.5, 1, .5, 0, 1) and (W0 row1, b1, w_out, b_out) =
     # (.5, -.5, -1, 0, .5, 1), squared norm 2.75 each, dot 1 (the bias); residuals +.5 and -.5
     assert c[2] == pytest.approx(-1 / 2.75, abs=1e-6)
     with pytest.raises(ValueError, match="same length"):
-        dyn.gradient_confusion(m, x, y, [0, 1], [2])
+        regions.gradient_confusion(m, x, y, [0, 1], [2])
 
 
 def test_spectral_norms():
     m = hand_net()
     with torch.no_grad():
         m.linears[0].weight.copy_(torch.tensor([[3.0, 0.0], [0.0, -2.0]]))
-    norms = dyn.spectral_norms(m)
+    norms = regions.spectral_norms(m)
     assert norms == pytest.approx([3.0, math.sqrt(2)])
     with pytest.raises(ValueError, match="no nn.Linear"):
-        dyn.spectral_norms(nn.ReLU())
+        regions.spectral_norms(nn.ReLU())
 
 
 def test_random_image():

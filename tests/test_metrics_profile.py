@@ -2,6 +2,7 @@ import numpy as np
 import pytest
 
 import inrlib as inr
+from inrlib.book import profiles
 
 
 def test_psnr_uses_the_data_range():
@@ -25,9 +26,9 @@ def test_ssim_and_snr():
 
 def test_profiles(monkeypatch):
     monkeypatch.setenv("INR_PROFILE", "full")
-    assert inr.get_profile().name == "full"
-    assert inr.get_profile("quick").image_size < inr.get_profile("full").image_size
-    assert inr.get_profile("quick").select(quick=1, full=2) == 1
+    assert profiles.get_profile().name == "full"
+    assert profiles.get_profile("quick").image_size < profiles.get_profile("full").image_size
+    assert profiles.get_profile("quick").select(quick=1, full=2) == 1
     monkeypatch.setenv("INR_PROFILE", "huge")
     with pytest.raises(ValueError, match="unknown profile 'huge'"):
-        inr.get_profile()
+        profiles.get_profile()

@@ -6,7 +6,7 @@ import pytest
 import torch
 
 import inrlib as inr
-from inrlib.book import shapes
+from inrlib.book import meshes, render, sdf, shapes
 
 
 @pytest.fixture(scope="module")
@@ -40,7 +40,7 @@ def test_torus_samples_are_uniform_by_area():
 
 
 def test_knot_area_matches_its_mesh(knot):
-    mesh = shapes.extract_mesh(shapes.evaluate_grid(knot, 72))
+    mesh = meshes.extract_mesh(meshes.evaluate_grid(knot, 72))
     assert abs(mesh.area / knot.area - 1) < 0.03, (mesh.area, knot.area)
 
 
@@ -59,9 +59,9 @@ def test_sdf_loss_is_near_zero_on_a_spheres_analytic_sdf():
     sph = shapes.sphere(0.5)
     p, n = sph.sample(2000, seed=0)
     alpha = 100.0
-    loss = shapes.sdf_loss(alpha=alpha, n_off=20000, seed=0)
-    total = loss(lambda x: sph.sdf(x.double()).float(), p, n)
-    t = loss.last
+    loss = sdf.sdf_loss(alpha=alpha, n_off=20000, seed=0)
+    t = loss.terms(lambda x: sph.sdf(x.double()).float(), p, n)
+    total = loss.total(t)
     assert t["surface"] < 1e-6 and t["normal"] < 1e-6 and t["eikonal"] < 1e-4, t
     # exp(-alpha|f|) is not 0 even for the exact SDF: uniform points within ~1/alpha of the
     # surface contribute, in expectation (area * 2/alpha) / box volume
@@ -69,15 +69,15 @@ def test_sdf_loss_is_near_zero_on_a_spheres_analytic_sdf():
     assert abs(t["off"] - expected_off) < 0.3 * expected_off, (t["off"], expected_off)
     # the total is that floor alone, far below a wrong sphere's
     wrong = loss(lambda x: shapes.sphere(0.4).sdf(x.double()).float(), p, n)
-    assert total < shapes.WEIGHTS["off"] * 1.3 * expected_off and wrong > 20 * total, (total, wrong)
+    assert total < sdf.WEIGHTS["off"] * 1.3 * expected_off and wrong > 20 * total, (total, wrong)
 
 
 def test_sdf_loss_trains_a_siren_and_works_with_fit_many():
     sph = shapes.sphere(0.5)
     p, n = sph.sample(2000, seed=0)
     models = [inr.siren(in_features=3, width=32, depth=2, first_omega=w, seed=0) for w in (5, 10)]
-    w = dict(shapes.WEIGHTS, eikonal=[50.0, 0.0])  # one weight per model
-    hists = inr.fit_many(models, p, n, steps=150, lr=1e-3, loss=shapes.sdf_loss(w), batch_size=500,
+    w = dict(sdf.WEIGHTS, eikonal=[50.0, 0.0])  # one weight per model
+    hists = inr.fit_many(models, p, n, steps=150, lr=1e-3, loss=sdf.sdf_loss(w), batch_size=500,
                          progress=False)
     assert all(h.loss[-1] < 0.2 * h.loss[0] for h in hists), [(h.loss[0], h.loss[-1]) for h in hists]
     q, _ = sph.sample(500, seed=3)
@@ -85,7 +85,7 @@ def test_sdf_loss_trains_a_siren_and_works_with_fit_many():
 
 
 def test_sdf_loss_rejects_clouds_without_normals():
-    loss = shapes.sdf_loss()
+    loss = sdf.sdf_loss()
     net = inr.siren(in_features=3, width=8, depth=1)
     p = torch.rand(10, 3)
     with pytest.raises(ValueError, match="oriented cloud"):
@@ -93,18 +93,18 @@ def test_sdf_loss_rejects_clouds_without_normals():
     with pytest.raises(ValueError, match="oriented cloud"):
         loss(net, p, torch.rand(10, 1))
     with pytest.raises(ValueError, match="unknown SDF loss terms"):
-        shapes.sdf_loss({"surfce": 1.0})
+        sdf.sdf_loss({"surfce": 1.0})
     with pytest.raises(ValueError, match="normals missing"):
         shapes.check_cloud(p, None)
 
 
 def test_bad_clouds_give_clear_errors():
     with pytest.raises(ValueError, match=r"\(N, 3\) cloud of 3-D points"):
-        shapes.chamfer_distance(torch.rand(5, 2), torch.rand(5, 3))
+        meshes.chamfer_distance(torch.rand(5, 2), torch.rand(5, 3))
     with pytest.raises(ValueError, match="empty"):
-        shapes.chamfer_distance(torch.zeros(0, 3), torch.rand(5, 3))
+        meshes.chamfer_distance(torch.zeros(0, 3), torch.rand(5, 3))
     with pytest.raises(ValueError, match="normals missing"):
-        shapes.normal_consistency(torch.rand(5, 3), None, torch.rand(5, 3), torch.rand(5, 3))
+        meshes.normal_consistency(torch.rand(5, 3), None, torch.rand(5, 3), torch.rand(5, 3))
     with pytest.raises(ValueError, match="5 points but 4 normals"):
         shapes.check_cloud(torch.rand(5, 3), torch.rand(4, 3))
     with pytest.raises(ValueError, match="zero length"):
@@ -113,7 +113,7 @@ def test_bad_clouds_give_clear_errors():
 
 def test_marching_cubes_recovers_an_analytic_surface():
     sph = shapes.sphere(0.6)
-    mesh = shapes.extract_mesh(shapes.evaluate_grid(sph, 48))
+    mesh = meshes.extract_mesh(meshes.evaluate_grid(sph, 48))
     r = np.linalg.norm(mesh.vertices, axis=1)
     assert np.abs(r - 0.6).max() < 2e-3  # vertices on the sphere (linear interpolation error)
     assert abs(mesh.area - sph.area) < 0.01 * sph.area
@@ -121,64 +121,64 @@ def test_marching_cubes_recovers_an_analytic_surface():
     centres = mesh.vertices[mesh.faces].mean(1)
     cos = np.einsum("ij,ij->i", nrm, centres / np.linalg.norm(centres, axis=1, keepdims=True))
     assert cos.min() > 0.9  # faces oriented outwards
-    m = shapes.surface_metrics(mesh, sph, n=20000)
+    m = meshes.surface_metrics(mesh, sph, n=20000)
     assert m["chamfer"] < 0.01 and m["normal_consistency"] > 0.995, m
 
 
 def test_marching_cubes_on_a_network_grid_matches_predict():
     net = inr.siren(in_features=3, width=16, depth=2, seed=0)
-    vol = shapes.evaluate_grid(net, 9)
+    vol = meshes.evaluate_grid(net, 9)
     direct = inr.predict(net, inr.grid((9, 9, 9))).reshape(9, 9, 9).numpy()
     assert np.allclose(vol, direct, atol=1e-6)
     lo, hi = np.percentile(vol, [20, 80])
-    mesh = shapes.extract_mesh(vol, level=float(np.median(vol)))
+    mesh = meshes.extract_mesh(vol, level=float(np.median(vol)))
     assert len(mesh.faces) > 0 and lo < np.median(vol) < hi
 
 
 def test_marching_cubes_rejects_bad_grids():
     with pytest.raises(ValueError, match="empty or flat"):
-        shapes.extract_mesh(np.zeros((0, 0, 0)))
+        meshes.extract_mesh(np.zeros((0, 0, 0)))
     with pytest.raises(ValueError, match="3-D grid"):
-        shapes.extract_mesh(np.zeros((4, 4)))
+        meshes.extract_mesh(np.zeros((4, 4)))
     with pytest.raises(ValueError, match="no surface"):
-        shapes.extract_mesh(np.ones((4, 4, 4)))
+        meshes.extract_mesh(np.ones((4, 4, 4)))
     with pytest.raises(ValueError, match="NaN"):
-        shapes.extract_mesh(np.full((4, 4, 4), np.nan))
+        meshes.extract_mesh(np.full((4, 4, 4), np.nan))
     with pytest.raises(ValueError, match="n >= 2"):
-        shapes.evaluate_grid(shapes.sphere(), 1)
+        meshes.evaluate_grid(shapes.sphere(), 1)
 
 
 def test_chamfer_distance_on_known_shapes():
     sph = shapes.sphere(0.5)
     p, n = sph.sample(20000, seed=0)
     q, m = sph.sample(20000, seed=1)
-    assert shapes.chamfer_distance(p, p) == 0
-    assert shapes.chamfer_distance(p, q) < 0.01  # two dense samplings of one sphere
+    assert meshes.chamfer_distance(p, p) == 0
+    assert meshes.chamfer_distance(p, q) < 0.01  # two dense samplings of one sphere
     # concentric spheres: every point is |r1 - r2| from the other sphere
-    assert abs(shapes.chamfer_distance(p, 0.8 * q) - 0.1) < 0.005
+    assert abs(meshes.chamfer_distance(p, 0.8 * q) - 0.1) < 0.005
     # a sphere against its centre: every distance is the radius, both ways
-    assert shapes.chamfer_distance(p, [[0.0, 0.0, 0.0]]) == pytest.approx(0.5, abs=1e-6)
+    assert meshes.chamfer_distance(p, [[0.0, 0.0, 0.0]]) == pytest.approx(0.5, abs=1e-6)
     # single points
-    assert shapes.chamfer_distance([[0.0, 0, 0]], [[3.0, 4, 0]]) == pytest.approx(5.0)
-    assert shapes.normal_consistency(p, n, q, m) > 0.99
-    assert shapes.normal_consistency(p, n, q, torch.randn(20000, 3)) < 0.6
+    assert meshes.chamfer_distance([[0.0, 0, 0]], [[3.0, 4, 0]]) == pytest.approx(5.0)
+    assert meshes.normal_consistency(p, n, q, m) > 0.99
+    assert meshes.normal_consistency(p, n, q, torch.randn(20000, 3)) < 0.6
 
 
 def test_render_shades_a_sphere_in_the_middle():
-    vol = shapes.evaluate_grid(shapes.sphere(0.5), 32)
-    img = shapes.render(vol, size=64)
+    vol = meshes.evaluate_grid(shapes.sphere(0.5), 32)
+    img = render.render(vol, size=64)
     assert img.shape == (64, 64)
     assert img[32, 32] < 0.99 and img[0, 0] == 1 and img[63, 63] == 1
     covered = (img < 1).mean()
     # orthographic view of a radius-0.5 disc in a window of half-width sqrt(3)
     assert abs(covered - math.pi * 0.25 / (2 * math.sqrt(3)) ** 2) < 0.02
-    with_net = shapes.render(vol, f=shapes.sphere(0.5), size=64)
+    with_net = render.render(vol, f=shapes.sphere(0.5), size=64)
     assert np.abs(with_net - img).max() < 0.05
 
 
 def test_slices_and_gradient_norms_of_an_exact_sdf():
     sph = shapes.sphere(0.5)
-    s = shapes.slice_field(sph, axis=2, value=0.0, n=5)
+    s = meshes.slice_field(sph, axis=2, value=0.0, n=5)
     assert s.shape == (5, 5) and s[2, 2] == pytest.approx(-0.5) and s[0, 2] == pytest.approx(0.5)
-    g = shapes.gradient_norms(sph, torch.rand(100, 3) + 0.1)
+    g = meshes.gradient_norms(sph, torch.rand(100, 3) + 0.1)
     assert np.allclose(g, 1, atol=1e-5)

@@ -42,7 +42,46 @@ def test_the_import_direction_check_can_fail(tmp_path):
     found = imported_modules(fake)
     assert {"inrlib.book.widgets", "matplotlib.pyplot", "inrlib.training"} <= found
     assert imported_modules(ROOT / "inrlib" / "book" / "poisson.py", "inrlib.book") >= {
-        "inrlib.training", "inrlib.diffops"}
+        "inrlib.losses", "inrlib.diffops"}
+
+
+def _core_graph() -> dict:
+    """Each core module's name -> the core modules it imports."""
+    names = {p.stem for p in CORE}
+    return {p.stem: {m.split(".")[1] for m in imported_modules(p)
+                     if m.startswith("inrlib.") and m.split(".")[1] in names} - {p.stem}
+            for p in CORE}
+
+
+def test_the_core_has_no_import_cycle():
+    graph, done = _core_graph(), []
+    while graph:  # peel off modules whose imports are all peeled off already
+        ready = [m for m, deps in graph.items() if deps <= set(done)]
+        assert ready, f"import cycle among {sorted(graph)}"
+        done += ready
+        graph = {m: d for m, d in graph.items() if m not in ready}
+
+
+def test_modules_stay_small():
+    """One concern a module: the core's at most 350 lines, the book layer's at most 300."""
+    for path, limit in [(p, 350) for p in CORE] + [(p, 300) for p in (ROOT / "inrlib" / "book").glob("*.py")]:
+        n = len(path.read_text().splitlines())
+        assert n <= limit, f"{path.relative_to(ROOT)} has {n} lines (limit {limit}): split it by concern"
+
+
+def test_no_function_carries_protocol_in_attributes():
+    """Losses are objects (inrlib.losses.Loss): nothing sets attributes on a function."""
+    for path in sorted((ROOT / "inrlib").rglob("*.py")):
+        tree = ast.parse(path.read_text())
+        funcs = {n.name for n in ast.walk(tree) if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))}
+        for node in ast.walk(tree):
+            if isinstance(node, (ast.Assign, ast.AugAssign)):
+                targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+                for t in targets:
+                    for a in ast.walk(t):
+                        if isinstance(a, ast.Attribute) and isinstance(a.value, ast.Name) \
+                                and a.value.id in funcs:
+                            raise AssertionError(f"{path.name}:{node.lineno} sets {a.value.id}.{a.attr}")
 
 
 def test_import_inrlib_is_light_and_its_api_small():

@@ -58,3 +58,16 @@ def test_ray_sweep_on_a_local_cluster_equals_the_local_path(image):
         assert a.history.loss == pytest.approx(b.history.loss, rel=1e-5)
         for k in a.state:
             assert torch.allclose(a.state[k], b.state[k], atol=1e-6), k
+
+
+def test_sweep_batches_what_fit_many_can_batch():
+    """One batch key (ModelConfig.batch_key) for both: configs that differ only in values
+    (WIRE's scale, omegas, seeds) share a batch; a different width starts another."""
+    from inrlib.sweep import _batches
+
+    cfgs = [inr.INR(activation="gabor", width=8, depth=2, scale=s, seed=i).config
+            for i, s in enumerate((5.0, 10.0, 20.0))]
+    cfgs.append(inr.INR(activation="gabor", width=16, depth=2).config)
+    assert _batches(cfgs, 16) == [[0, 1, 2], [3]]
+    models = [inr.INR.from_config(c) for c in cfgs[:3]]
+    inr.fit_many(models, torch.rand(10, 2), torch.rand(10, 1), steps=1)  # fit_many agrees

@@ -132,7 +132,7 @@ def test_fit_many_takes_a_signal_and_checks_its_arguments(image):
 
 # --- fast paths (issue 6) ---------------------------------------------------------------------
 
-from inrlib import training as T  # noqa: E402
+from inrlib import allocator as A  # noqa: E402
 
 
 def test_predict_handles_a_last_partial_chunk_and_never_exceeds_chunk():
@@ -181,7 +181,7 @@ def test_batched_network_computes_each_models_own_function(image, kw):
     omega = {"first_omega": 10.0} if kw["activation"] in ("sine", "square") else {}
     models = [inr.INR(width=12, depth=2, seed=i, **{**kw, **{k: v * (i + 1) for k, v in omega.items()}})
               for i in range(3)]
-    net = T._StackedINR(models)
+    net = inr.INR.stack(models)
     want = torch.stack([m(image.coords) for m in models]).detach()
     assert torch.allclose(net(image.coords).detach(), want, atol=1e-5)
     own = torch.stack([image.coords, -image.coords, image.coords * 0.5])  # one input per model
@@ -230,19 +230,19 @@ def test_fit_many_reports_which_model_diverged(image):
 
 
 def test_fast_cpu_is_documented_idempotent_and_opt_out(monkeypatch):
-    first = T.fast_cpu()
-    assert T.fast_cpu() is first  # applied once per process
+    first = A.fast_cpu()
+    assert A.fast_cpu() is first  # applied once per process
     assert set(first) <= {"M_MMAP_THRESHOLD", "M_TRIM_THRESHOLD"}
     monkeypatch.setenv("INR_FAST", "0")
-    assert not T.fast_enabled() and T.fast_enabled(True)
+    assert not A.fast_enabled() and A.fast_enabled(True)
     monkeypatch.setenv("INR_FAST", "1")
-    assert T.fast_enabled() and not T.fast_enabled(False)
+    assert A.fast_enabled() and not A.fast_enabled(False)
 
 
 def test_fast_cpu_trim_threshold_fits_mallopts_int_and_a_whole_step():
     # mallopt takes a C int: a larger value would wrap around; 256 MiB (the first try) was
     # below the ~1 GB that a 256x256 step frees at its end, so the heap was trimmed every step
-    settings = T.fast_cpu()
+    settings = A.fast_cpu()
     if "M_TRIM_THRESHOLD" in settings:
         assert 1 << 30 < settings["M_TRIM_THRESHOLD"] <= 2**31 - 1
 
@@ -255,7 +255,7 @@ def test_fast_cpu_stops_the_page_faults_of_large_activations():
     import sys
     code = (
         "import resource, sys, torch, inrlib\n"
-        "if sys.argv[1] == 'fast' and not inrlib.training.fast_cpu(): print(-1); raise SystemExit\n"
+        "if sys.argv[1] == 'fast' and not inrlib.allocator.fast_cpu(): print(-1); raise SystemExit\n"
         "flt = lambda: resource.getrusage(resource.RUSAGE_SELF).ru_minflt\n"
         "for r in range(4):\n"
         "    f = flt(); ts = [torch.ones(65536, 256) for _ in range(8)]; del ts\n"
@@ -283,15 +283,16 @@ def test_tf32_is_scoped_to_the_fit(image):
 
 def test_tf32_default_is_value_fits_on_a_gpu_only():
     from inrlib.book import poisson
+    from inrlib.losses import MSE
     from inrlib.training import _use_tf32
 
-    cuda, cpu = torch.device("cuda"), torch.device("cpu")
+    cuda, cpu, value = torch.device("cuda"), torch.device("cpu"), MSE()
     deriv = poisson.derivative_loss(torch.zeros(4, 4), value=0, grad=1)
-    assert _use_tf32(cuda, None, None) and not _use_tf32(cpu, None, None)
+    assert _use_tf32(cuda, value, None) and not _use_tf32(cpu, value, None)
     assert not _use_tf32(cuda, deriv, None)  # derivatives stay in float32
-    assert not _use_tf32(cuda, None, False) and _use_tf32(cpu, deriv, True)  # asked for: obeyed
+    assert not _use_tf32(cuda, value, False) and _use_tf32(cpu, deriv, True)  # asked for: obeyed
     with pytest.raises(ValueError, match="tf32 must be"):
-        _use_tf32(cpu, None, "yes")
+        inr.fit(inr.siren(width=8, depth=1), torch.zeros(4, 2), torch.zeros(4, 1), steps=1, tf32="yes")
 
 
 def test_fit_on_a_cpu_keeps_full_precision_by_default(image):
@@ -299,3 +300,42 @@ def test_fit_on_a_cpu_keeps_full_precision_by_default(image):
     inr.fit(inr.siren(width=8, depth=1), image, steps=1, callback_every=1,
             callback=lambda *a: seen.append(torch.get_float32_matmul_precision()))
     assert seen == ["highest"]
+
+
+def test_a_loss_object_logs_its_named_terms_and_may_differentiate(image):
+    class Smooth(inr.Loss):
+        """MSE plus the squared gradient: two named terms, one of them a derivative."""
+        differentiates = True
+
+        def __init__(self, weight):
+            self.weights = {"mse": torch.tensor(1.0), "grad": torch.as_tensor(weight)}
+
+        def terms(self, net, coords, target):
+            x = coords.detach().clone().requires_grad_(True)
+            y = net(x)
+            g = inr.gradient(y, x)
+            return {"mse": ((y - target) ** 2).mean(dim=(-2, -1)), "grad": (g ** 2).sum(-1).mean(-1)}
+
+    h = inr.fit(inr.siren(width=8, depth=1, seed=0), image, steps=3, loss=Smooth(0.1))
+    assert set(h.terms) == {"mse", "grad"} and len(h.terms["grad"]) == 3
+    assert h.loss[-1] == pytest.approx(h.terms["mse"][-1] + 0.1 * h.terms["grad"][-1], rel=1e-5)
+    assert h.psnr[-1] is None  # not the plain value MSE
+    models = [inr.siren(width=8, depth=1, seed=i) for i in range(2)]
+    hs = inr.fit_many(models, image, steps=2, loss=Smooth(torch.tensor([0.0, 1.0])))
+    assert hs[0].terms["grad"][0] != hs[1].terms["grad"][0]  # each model its own derivatives
+    with pytest.raises(TypeError, match="must return a tensor"):
+        inr.fit(inr.siren(width=8, depth=1), image, steps=1, loss=lambda net, x, y: 0.5)
+
+
+def test_stack_and_unstack_round_trip(image):
+    models = [inr.siren(width=8, depth=2, seed=i, first_omega=10.0 + i) for i in range(3)]
+    net = inr.INR.stack(models)
+    want = torch.stack([m(image.coords) for m in models]).detach()
+    assert torch.allclose(net(image.coords).detach(), want, atol=1e-6)  # batched products round differently
+    with torch.no_grad():
+        for p in net.parameters():
+            p.mul_(2)
+    net.unstack()
+    assert torch.equal(models[1].linears[0].weight, net.param("linears.0.weight")[1])
+    with pytest.raises(ValueError, match="model 1 has width 16"):
+        inr.INR.stack([inr.siren(width=8), inr.siren(width=16)])

@@ -9,8 +9,13 @@ may import matplotlib, scipy.stats and ipywidgets; the core (`inrlib`) never imp
 - `init_study`: the SIREN initialisation variants the initialisation chapter compares
 - `stats`: activation statistics through depth, per-layer spectra, threshold tables
 - `periodicity`: exact periods, far-field renders, autocorrelation
-- `dynamics`: spectral bias over training, ReLU activation regions, gradient confusion
-- `shapes`: 3-D shapes as SDFs: exact shapes, oriented clouds, the SDF loss, marching cubes, Chamfer, renders
+- `dynamics`: spectral bias over training (each frequency's residual, step by step)
+- `regions`: ReLU activation regions, Hamming distances, gradient confusion
+- `shapes`: 3-D shapes as signed distance functions, exact surface samples, oriented clouds
+- `sdf`: the SDF loss (surface, normal, eikonal and off-surface terms)
+- `meshes`: grid evaluation, marching cubes, Chamfer distance and normal consistency
+- `render`: shaded renders of a zero level set
+- `profiles`: the chapters' sizes, `quick` (CPU, CI) and `full` (GPU, paper size)
 - `tables`: results as Markdown tables
 - `comparison`: the after-SIREN chapter's protocol: parameter budgets, derivative scores, noise
 - `widgets`: static sliders (no kernel) and live controls (ipywidgets)

@@ -9,7 +9,7 @@ import numpy as np
 import torch
 
 from ..activations import is_sine
-from ..training import predict
+from ..evaluation import predict
 
 
 def _exact(values):

@@ -2,7 +2,7 @@
 
 Targets are packed into one (N, 4) tensor, columns [value, d/dx0, d/dx1, Laplacian], optionally
 with a fifth column weighting the value term per sample, so that they go through `inr.fit` and
-`inr.fit_many` (and their minibatching) unchanged; `derivative_loss` builds the matching loss.
+`inr.fit_many` (and their minibatching) unchanged; `DerivativeLoss` is the matching loss.
 
 A function known only through its gradient is defined up to a constant, and through its
 Laplacian up to a harmonic function: `align` removes those before a PSNR is measured.
@@ -11,9 +11,10 @@ import numpy as np
 import torch
 
 from ..diffops import gradient, laplacian
+from ..evaluation import predict
+from ..losses import Loss, check_finite, check_weights
 from ..metrics import psnr
 from ..signals import Signal, image_gradient, image_laplacian
-from ..training import _check_targets, predict
 
 TERMS = ("value", "grad", "lap")
 
@@ -55,20 +56,6 @@ def _check_packed(targets):
                          f"value-weight column, got {tuple(targets.shape)}; use derivative_targets")
 
 
-def _weights(value, grad, lap):
-    """Each weight as a float tensor: () for one model, (K,) for one per model."""
-    w = {t: torch.as_tensor(v, dtype=torch.float32) for t, v in zip(TERMS, (value, grad, lap))}
-    sizes = {v.numel() for v in w.values() if v.dim() > 0}
-    if any(v.dim() > 1 for v in w.values()) or len(sizes) > 1:
-        raise ValueError(f"loss weights must be numbers or equally long lists, got "
-                         f"{ {t: v.tolist() for t, v in w.items()} }")
-    total = sum(w.values())
-    if any(not torch.isfinite(v).all() or (v < 0).any() for v in w.values()) or (total == 0).any():
-        raise ValueError(f"loss weights must be finite, >= 0 and not all zero, got "
-                         f"{ {t: v.tolist() for t, v in w.items()} }")
-    return w
-
-
 def _terms(y, x, target, need_grad, need_lap):
     """Per-term squared errors (unreduced means over samples) of y(x) against packed targets."""
     out = {}
@@ -84,29 +71,36 @@ def _terms(y, x, target, need_grad, need_lap):
     return {k: v[..., 0] for k, v in out.items()}
 
 
-def derivative_loss(targets: torch.Tensor, value=1.0, grad=0.0, lap=0.0, normalise=True):
-    """A loss for `inr.fit` and `inr.fit_many`: the weighted sum of MSEs on the values, the
-    gradient and the Laplacian of the network, each divided by its target's mean square
-    (`normalise`), so that the weights compare terms whose raw sizes differ by orders.
+class DerivativeLoss(Loss):
+    """A Loss for `inr.fit` and `inr.fit_many`: the weighted sum of MSEs on the values, the
+    gradient and the Laplacian of the network (terms "value", "grad", "lap", logged by name),
+    each divided by its target's mean square (`normalise`), so that the weights compare terms
+    whose raw sizes differ by orders.
 
     Each weight is a number, or one number per model for `fit_many` (one supervision each).
     Derivatives are taken with autograd; the Laplacian reuses the gradient's graph. Only the
     terms with a non-zero weight are computed.
     """
-    _check_packed(targets)
-    _check_targets(targets)
-    w = _weights(value, grad, lap)
-    scale = target_scales(targets) if normalise else dict.fromkeys(TERMS, 1.0)
-    need = {t: bool((w[t] > 0).any()) for t in TERMS}
 
-    def loss(net, coords, target):
+    differentiates = True
+
+    def __init__(self, targets: torch.Tensor, value=1.0, grad=0.0, lap=0.0, normalise=True):
+        _check_packed(targets)
+        check_finite(targets)
+        w = check_weights({"value": value, "grad": grad, "lap": lap}, TERMS)
+        self.scales = target_scales(targets) if normalise else dict.fromkeys(TERMS, 1.0)
+        self.need = {t: bool((w[t] > 0).any()) for t in TERMS}
+        self.weights = {t: w[t] / max(self.scales[t], 1e-12) for t in TERMS}
+
+    def terms(self, net, coords, target) -> dict:
         x = coords.detach().clone().requires_grad_(True)
-        terms = _terms(net(x), x, target, need["grad"], need["lap"])
-        return sum(w[t].to(x.device) / max(scale[t], 1e-12) * terms[t] for t in terms)
+        return _terms(net(x), x, target, self.need["grad"], self.need["lap"])
 
-    loss.own_coords = True  # fit_many then gives each model its own copy to differentiate
-    loss.weights, loss.scales = w, scale
-    return loss
+
+def derivative_loss(targets: torch.Tensor, value=1.0, grad=0.0, lap=0.0,
+                    normalise=True) -> DerivativeLoss:
+    """The derivative loss (see DerivativeLoss)."""
+    return DerivativeLoss(targets, value, grad, lap, normalise)
 
 
 def harmonic_basis(coords, degree: int) -> torch.Tensor:

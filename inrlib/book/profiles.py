@@ -1,18 +1,10 @@
-"""Where code runs (CPU or CUDA) and how big the book's experiments are (the profile)."""
+"""How big the book's experiments are: the `quick` (CPU, CI) and `full` (GPU, paper size) profiles."""
 import os
 from dataclasses import dataclass, replace
 
-import torch
+from ..device import device
 
 PROFILE_ENV = "INR_PROFILE"
-
-
-def device() -> torch.device:
-    """CUDA when available, else CPU (override with INR_DEVICE=cpu)."""
-    forced = os.environ.get("INR_DEVICE")
-    if forced:
-        return torch.device(forced)
-    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
 
 
 @dataclass(frozen=True)
