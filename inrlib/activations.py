@@ -10,21 +10,22 @@ them. Each class declares what a model needs to know about it:
 - `complex_valued`: True when the layer outputs complex numbers (the layers after it then
   have complex weights and the network's output is the real part).
 
-`is_sine` is the one test for "does this layer compute wave(omega (W h + b))"; `fold_omega` and
-`activate` are the one implementation of such a layer, shared by `INR.forward` and the batched
-network of `fit_many`. PyTorch's own activations (ReLU, GELU, ...) take no options here.
+`is_sine` is the one test for "does this layer compute wave(omega (W h + b))"; `layer` (with
+`fold_omega` and `activate`) is the one implementation of a layer, shared by `INR.forward` and
+`StackedINR`, the batched network of `fit_many`. PyTorch's own activations (ReLU, GELU, ...) take no options here.
 """
 import inspect
 import math
 
 import torch
+import torch.nn.functional as F
 from torch import nn
+
+from .checks import real, whole
 
 
 def _positive(name, value):
-    if isinstance(value, bool) or not float(value) > 0 or not math.isfinite(float(value)):
-        raise ValueError(f"{name} must be > 0 and finite, got {value}")
-    return float(value)
+    return real(name, value, low=0.0)
 
 
 class Sine(nn.Module):
@@ -55,9 +56,7 @@ class SquareWave(Sine):
 
     def __init__(self, omega: float = 30.0, n_modes: int = 4):
         super().__init__(omega)
-        if isinstance(n_modes, bool) or int(n_modes) != n_modes or n_modes < 1:
-            raise ValueError(f"n_modes must be a whole number >= 1, got {n_modes}")
-        self.n_modes = int(n_modes)
+        self.n_modes = whole("n_modes", n_modes)
         k = torch.arange(self.n_modes, dtype=torch.float32)
         self.register_buffer("harmonics", 2 * k + 1)
         self.register_buffer("coeffs", self._coeffs(k))
@@ -234,7 +233,15 @@ def make_activations(name, depth, **options) -> list:
 
     def layer(i):
         prefix = "first_" if i == 0 else "hidden_"
-        return cls(**{p: opts[prefix + p] if p in cls.per_layer else opts[p] for p in params})
+        given = {p: prefix + p if p in cls.per_layer else p for p in params}
+        try:
+            return cls(**{p: opts[o] for p, o in given.items()})
+        except (TypeError, ValueError) as err:  # name the option as the user wrote it
+            msg = str(err)
+            for p, o in given.items():
+                if msg.startswith(f"{p} must"):
+                    raise type(err)(o + msg[len(p):]) from None
+            raise
     return [layer(i) for i in range(depth)]
 
 
@@ -256,3 +263,33 @@ def activate(act, pre, inplace=False):
     if inplace and type(act) is nn.ReLU:
         return torch.relu_(pre)
     return act(pre)
+
+
+def layer(h, weight, bias, act=None, keep_pre=False):
+    """(pre, act(pre)) with pre = W h + b, for one model (weight (out, in), bias (out,)) or for K
+    stacked ones (weight (K, out, in), bias (K, out); h (N, in) shared or (K, N, in)). The one
+    implementation of a layer: `INR` and `StackedINR` both call it. A sine layer's omega is
+    folded into W and b (see `fold_omega`); `keep_pre=False` lets a ReLU overwrite pre in place."""
+    if weight.dim() == 2:
+        if act is not None:
+            weight, bias = fold_omega(act, weight, bias)
+        pre = F.linear(h, weight, bias)
+    else:
+        weight = weight.transpose(1, 2)
+        bias = None if bias is None else bias.unsqueeze(1)
+        if act is not None:  # omega is (K, 1, 1) here: it broadcasts over (K, in, out)
+            weight, bias = fold_omega(act, weight, bias)
+        if h.dim() == 2:  # a shared (N, in) input broadcasts over the K models
+            pre = torch.matmul(h, weight) if bias is None else torch.matmul(h, weight) + bias
+        else:
+            pre = torch.bmm(h, weight) if bias is None else torch.baddbmm(bias, h, weight)
+    if act is None:
+        return pre, pre
+    return pre, activate(act, pre, inplace=not keep_pre)
+
+
+def output_head(y, output: str):
+    """The network's output from its last layer's: the real part after complex layers (WIRE),
+    squashed to (0, 1) for output="sigmoid"."""
+    y = y.real if y.is_complex() else y  # WIRE: the real part of the complex output
+    return torch.sigmoid(y) if output == "sigmoid" else y

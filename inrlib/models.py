@@ -1,17 +1,19 @@
-"""The coordinate MLP (`INR`), its configuration (`ModelConfig`, with the key that says which
-models can train as one batch) and its batched form (`StackedINR`: K models as one network)."""
-import copy
+"""The coordinate MLP (`INR`) and its configuration (`ModelConfig`, with the key that says which
+models can train as one batch, `INR.stack`)."""
+import contextlib
 import json
-from dataclasses import asdict, dataclass, field
+import os
+from dataclasses import asdict, dataclass, field, fields
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
-from .activations import (activate, activation_options, default_init, fold_omega, is_complex,
-                          make_activations)
+from .activations import (activation_options, default_init, is_complex, layer, make_activations,
+                          output_head)
+from .checks import flag, one_of, whole
 from .encodings import encoding_options, make_encoding
-from .init import apply_init
+from .init import INITS, apply_init
+from .stacked import StackedINR
 
 OUTPUTS = ("linear", "sigmoid")
 
@@ -37,11 +39,14 @@ class ModelConfig:
 
     def __post_init__(self):
         for name in ("in_features", "out_features", "width", "depth"):
-            v = getattr(self, name)
-            if isinstance(v, bool) or int(v) != v or v < 1:
-                raise ValueError(f"{name} must be a whole number >= 1, got {v}")
-        if self.output not in OUTPUTS:
-            raise ValueError(f"output must be one of {OUTPUTS}, got {self.output!r}")
+            whole(name, getattr(self, name))
+        one_of("output", self.output, OUTPUTS)
+        flag("bias", self.bias)
+        if not isinstance(self.init, str) or self.init not in INITS:
+            raise ValueError(f"unknown init scheme {self.init!r}; choose one of {sorted(INITS)} "
+                             "or add one with inrlib.register_init")
+        if self.seed is not None:
+            whole("seed", self.seed, low=0)
         for part, options_of in (("activation", activation_options), ("encoding", encoding_options)):
             spec = getattr(self, part)
             if spec is None and part == "encoding":
@@ -52,6 +57,13 @@ class ModelConfig:
             if unknown:
                 raise ValueError(f"{part} {spec['name']!r} takes {sorted(options_of(spec['name']))}, "
                                  f"not {sorted(unknown)}")
+        _check_fits_in_memory(self, self._meta_model())  # also checks every option's value
+
+    def _meta_model(self) -> "INR":
+        """This config's model built on the meta device: every part's checks run, but no memory
+        is allocated and no random number drawn."""
+        with torch.random.fork_rng(devices=[]), torch.device("meta"):
+            return INR.from_config(self)
 
     def to_json(self) -> str:
         return json.dumps(asdict(self))
@@ -62,8 +74,7 @@ class ModelConfig:
         the activations' scalar parameters (omegas, WIRE's scale, the Gaussian's sigma), Fourier
         features' scale, a hash grid's resolutions at equal table sizes. Read off the model built
         on the meta device (no memory, no random numbers), so a new part needs no teaching here."""
-        with torch.random.fork_rng(devices=[]), torch.device("meta"):
-            model = INR.from_config(self)
+        model = self._meta_model()
         scalars = {n.rsplit(".", 1)[1] for n, b in model.acts.named_buffers() if b.dim() == 0}
         structural = {k: v for k, v in self.activation.items()
                       if k != "name" and k.removeprefix("first_").removeprefix("hidden_") not in scalars}
@@ -77,7 +88,18 @@ class ModelConfig:
 
     @classmethod
     def from_json(cls, text: str) -> "ModelConfig":
-        return cls(**json.loads(text))
+        """The config a `to_json` text describes (unknown keys are an error)."""
+        try:
+            data = json.loads(text)
+        except (TypeError, json.JSONDecodeError) as err:
+            raise ValueError(f"not a ModelConfig JSON text ({err}): pass model.config.to_json()") from err
+        if not isinstance(data, dict):
+            raise ValueError(f"a ModelConfig JSON text holds an object, got {type(data).__name__}")
+        unknown = set(data) - {f.name for f in fields(cls)}
+        if unknown:
+            raise ValueError(f"unknown ModelConfig keys {sorted(unknown)}; the keys are "
+                             f"{[f.name for f in fields(cls)]}")
+        return cls(**data)
 
     @classmethod
     def build(cls, activation="sine", encoding=None, init=None, seed=None, **kw) -> "ModelConfig":
@@ -138,7 +160,15 @@ class INR(nn.Module):
         self._build(cfg)
 
     @classmethod
-    def from_config(cls, cfg: ModelConfig) -> "INR":
+    def from_config(cls, cfg) -> "INR":
+        """The model a config describes: a ModelConfig, its `to_json()` text or its dict."""
+        if isinstance(cfg, str):
+            cfg = ModelConfig.from_json(cfg)
+        elif isinstance(cfg, dict):
+            cfg = ModelConfig.from_json(json.dumps(cfg))
+        elif not isinstance(cfg, ModelConfig):
+            raise TypeError(f"from_config takes a ModelConfig, its JSON text or its dict, got "
+                            f"{type(cfg).__name__}")
         model = cls.__new__(cls)
         nn.Module.__init__(model)
         model._build(cfg)
@@ -148,7 +178,11 @@ class INR(nn.Module):
         self.config = cfg
         self.in_features, self.out_features = cfg.in_features, cfg.out_features
         act = {k: v for k, v in cfg.activation.items() if k != "name"}
-        with torch.random.fork_rng(devices=[]):
+        # Seeded: the same weights on every machine, the global generator left as it was.
+        # Unseeded: drawn from the global generator, so two builds differ and
+        # torch.manual_seed(...) before building reproduces one.
+        seeded = torch.random.fork_rng(devices=[]) if cfg.seed is not None else contextlib.nullcontext()
+        with seeded:
             if cfg.seed is not None:
                 torch.manual_seed(cfg.seed)
             enc = dict(cfg.encoding or {})
@@ -165,9 +199,21 @@ class INR(nn.Module):
                        act.get("hidden_omega", 30.0))
 
     def check_coords(self, x):
+        """Coordinates this model can take: a real float tensor (..., N, in_features) of its
+        parameters' dtype, on their device; else an error that says how to convert them."""
+        if not torch.is_tensor(x):
+            raise TypeError(f"coordinates must be a torch tensor, got {type(x).__name__}: "
+                            "use torch.as_tensor(x, dtype=torch.float32)")
+        w = self.linears[0].weight
+        if x.dtype != w.dtype:
+            raise TypeError(f"coordinates are {x.dtype} but the model computes in {w.dtype}: "
+                            f"pass x.to({w.dtype})")
         if x.dim() < 2 or x.shape[-1] != self.in_features:
             raise ValueError(f"expected coordinates of shape (N, {self.in_features}), "
                              f"got {tuple(x.shape)}")
+        if x.device != w.device and w.device.type != "meta":
+            raise ValueError(f"coordinates are on {x.device}, the model on {w.device}: "
+                             f"pass x.to('{w.device}')")
 
     def forward(self, x, return_activations=False):
         """Output (N, out_features); with return_activations also the per-layer
@@ -180,7 +226,7 @@ class INR(nn.Module):
             if return_activations:
                 trace.append((pre, h))
         y = layer(h, self.linears[-1].weight, self.linears[-1].bias)[1]
-        y = _output(y, self.config.output)
+        y = output_head(y, self.config.output)
         return (y, trace) if return_activations else y
 
     @staticmethod
@@ -189,114 +235,18 @@ class INR(nn.Module):
         return StackedINR(models)
 
 
-def layer(h, weight, bias, act=None, keep_pre=False):
-    """(pre, act(pre)) with pre = W h + b, for one model (weight (out, in), bias (out,)) or for K
-    stacked ones (weight (K, out, in), bias (K, out); h (N, in) shared or (K, N, in)). The one
-    implementation of a layer: `INR` and `StackedINR` both call it. A sine layer's omega is
-    folded into W and b (see `fold_omega`); `keep_pre=False` lets a ReLU overwrite pre in place."""
-    if weight.dim() == 2:
-        if act is not None:
-            weight, bias = fold_omega(act, weight, bias)
-        pre = F.linear(h, weight, bias)
-    else:
-        weight = weight.transpose(1, 2)
-        bias = None if bias is None else bias.unsqueeze(1)
-        if act is not None:  # omega is (K, 1, 1) here: it broadcasts over (K, in, out)
-            weight, bias = fold_omega(act, weight, bias)
-        if h.dim() == 2:  # a shared (N, in) input broadcasts over the K models
-            pre = torch.matmul(h, weight) if bias is None else torch.matmul(h, weight) + bias
-        else:
-            pre = torch.bmm(h, weight) if bias is None else torch.baddbmm(bias, h, weight)
-    if act is None:
-        return pre, pre
-    return pre, activate(act, pre, inplace=not keep_pre)
-
-
-def _output(y, output):
-    y = y.real if y.is_complex() else y  # WIRE: the real part of the complex output
-    return torch.sigmoid(y) if output == "sigmoid" else y
-
-
-class StackedINR(nn.Module):
-    """K models of one `ModelConfig.batch_key` as one network: each parameter stacked to (K, ...).
-
-    Called on coordinates (N, d), shared, or (K, N, d), one set per model; returns (K, N, C).
-    Each layer is one batched product for all K (`layer`), with each activation's scalar
-    parameters (omega, scale, sigma) stacked as (K, 1, 1). A trainable encoding (the hash grid)
-    is called with its stacked tables. `unstack()` copies the weights back into the models.
-    """
-
-    def __init__(self, models):
-        super().__init__()
-        self.models = list(models)
-        if not self.models:
-            raise ValueError("stacking needs at least one model")
-        m0 = self.models[0]
-        keys = [m.config.batch_key() for m in self.models]
-        for i, key in enumerate(keys[1:], 1):
-            diff = next((k for k in keys[0] if key.get(k) != keys[0][k]), None)
-            if diff is not None:
-                raise ValueError(f"models of one batch must agree in their batch key: model {i} "
-                                 f"has {diff} {key.get(diff)!r}, model 0 {keys[0][diff]!r}; train "
-                                 "differently shaped models separately (fit)")
-        self.names = [n for n, _ in m0.named_parameters()]
-        self.stacked = nn.ParameterList(
-            [torch.stack([dict(m.named_parameters())[n].detach() for m in self.models]).clone()
-             for n in self.names])
-        self.n_lin, self.output = len(m0.linears), m0.config.output
-        same = all(m.config.encoding == m0.config.encoding for m in self.models)
-        self.encodings = [m0.encoding] if same else [m.encoding for m in self.models]
-        self.acts = [_stack_scalars([m.acts[i] for m in self.models]) for i in range(self.n_lin - 1)]
-        self._cache = (None, None)  # the last encoded input: full-batch fits reuse it each step
-
-    def param(self, name):
-        """The stacked (K, ...) tensor of the models' parameter `name` (None if they have none)."""
-        return self.stacked[self.names.index(name)] if name in self.names else None
-
-    def _encode(self, x):
-        own = {n.split(".", 1)[1]: self.param(n) for n in self.names if n.startswith("encoding.")}
-        if own:  # trainable: the stacked parameters change at every step
-            if len(self.encodings) == 1:
-                return self.encodings[0](x, **own)
-            return torch.stack([e(x if x.dim() == 2 else x[i], **{n: p[i] for n, p in own.items()})
-                                for i, e in enumerate(self.encodings)])
-        if self._cache[0] is x and not x.requires_grad:
-            return self._cache[1]
-        if self.encodings[0] is None:
-            h = x
-        elif len(self.encodings) == 1:
-            h = self.encodings[0](x)
-        else:
-            h = torch.stack([e(x if x.dim() == 2 else x[i]) for i, e in enumerate(self.encodings)])
-        self._cache = (x, h)
-        return h
-
-    def forward(self, x):
-        h = self._encode(x)
-        for i in range(self.n_lin):
-            act = self.acts[i] if i < self.n_lin - 1 else None
-            h = layer(h, self.param(f"linears.{i}.weight"), self.param(f"linears.{i}.bias"), act)[1]
-        return _output(h, self.output)
-
-    @torch.no_grad()
-    def unstack(self) -> list:
-        """Copy each model's slice of the stacked weights back into it; returns the models."""
-        for name, p in zip(self.names, self.stacked):
-            for i, m in enumerate(self.models):
-                dict(m.named_parameters())[name].copy_(p[i])
-        return self.models
-
-
-def _stack_scalars(acts):
-    """One activation module for K models: the first one's function (the batch key made them
-    agree), each of its scalar buffers replaced by the K models' values as (K, 1, 1)."""
-    scalars = [n for n, b in acts[0].named_buffers() if b.dim() == 0]
-    if not scalars:
-        return acts[0]  # stateless: ReLU, GELU, ...
-    act = copy.deepcopy(acts[0])
-    for n in scalars:
-        setattr(act, n, torch.stack([getattr(a, n) for a in acts]).reshape(-1, 1, 1))
-    return act
+def _check_fits_in_memory(cfg, meta_model):
+    """Refuse a config whose parameters alone exceed this machine's memory (with the estimate)."""
+    nbytes = sum(p.numel() * p.element_size() for p in meta_model.parameters())
+    try:
+        ram = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (AttributeError, ValueError, OSError):  # not a POSIX system: nothing to compare with
+        return
+    if nbytes > ram:
+        raise ValueError(f"a model of width {cfg.width} and depth {cfg.depth} has "
+                         f"{nbytes / 4:,.0f} parameters ({nbytes / 2**30:,.1f} GiB), more than this "
+                         f"machine's {ram / 2**30:,.1f} GiB of memory: choose a smaller width, depth "
+                         "or encoding")
 
 
 def siren(**kw) -> INR:

@@ -1,5 +1,5 @@
 """The training loop: `fit` one model, `fit_many` K models of one batch key as one batched
-network, and the `History` each fit returns (its loss, PSNR and named loss terms per step).
+network; each returns the `History` of every model (`inrlib.history`).
 
 Both fits run the same loop (`_train`) on any `Loss` (`inrlib.losses`): the MSE on values by
 default. Speed (measured in bench/, see bench/README.md):
@@ -11,67 +11,18 @@ default. Speed (measured in bench/, see bench/README.md):
   step on a CPU, where reading costs nothing), so a GPU's queue is not drained at each step.
 """
 import contextlib
-import os
 import time
 import warnings
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import torch
-from tqdm.auto import tqdm
 
 from .allocator import fast_cpu, fast_enabled, release
+from .checks import real, whole
+from .history import History, Recorder
 from .losses import MSE, Loss, as_loss, check_finite
-from .metrics import psnr_from_mse
 from .models import INR
 from .signals import Signal
-
-PROGRESS_ENV = "INR_PROGRESS"
-
-
-def progress_enabled(progress=None) -> bool:
-    """Progress bars are on unless turned off here or with INR_PROGRESS=0 (the book build does)."""
-    if progress is not None:
-        return bool(progress)
-    return os.environ.get(PROGRESS_ENV, "1") not in ("0", "false", "no")
-
-
-@dataclass
-class History:
-    """Per-step record of a fit: the loss, PSNR (when the loss is the MSE on values), wall time,
-    and each named term of the loss (`terms[name][i]`, unweighted)."""
-
-    step: list = field(default_factory=list)
-    loss: list = field(default_factory=list)
-    psnr: list = field(default_factory=list)
-    seconds: list = field(default_factory=list)  # cumulative wall-clock time after the step
-    terms: dict = field(default_factory=dict)
-
-    def steps_to(self, psnr=None, mse=None):
-        """First step (1-based count) at which PSNR >= psnr or loss <= mse; None if never."""
-        i = self._index(psnr, mse)
-        return None if i is None else self.step[i]
-
-    def seconds_to(self, psnr=None, mse=None):
-        i = self._index(psnr, mse)
-        return None if i is None else self.seconds[i]
-
-    def _index(self, psnr, mse):
-        if (psnr is None) == (mse is None):
-            raise ValueError("give exactly one of psnr= or mse=")
-        if psnr is not None:
-            return next((i for i, v in enumerate(self.psnr) if v is not None and v >= psnr), None)
-        return next((i for i, v in enumerate(self.loss) if v <= mse), None)
-
-    @property
-    def final_psnr(self):
-        return self.psnr[-1] if self.psnr else None
-
-    @property
-    def seconds_per_step(self):
-        d = [b - a for a, b in zip([0.0] + self.seconds[:-1], self.seconds)]
-        d = sorted(d[1:] or d)  # the first step pays for warm-up
-        return d[len(d) // 2]
-
 
 @dataclass(frozen=True)
 class Options:
@@ -93,17 +44,44 @@ class Options:
     callback_every: int | None = None
 
     def __post_init__(self):
-        if isinstance(self.steps, bool) or int(self.steps) != self.steps or self.steps < 1:
-            raise ValueError(f"steps must be a whole number >= 1, got {self.steps}")
+        whole("steps", self.steps)
+        real("lr", self.lr, low=0.0)
+        real("weight_decay", self.weight_decay, low=0.0, strict=False)
+        if self.batch_size is not None:
+            whole("batch_size", self.batch_size)
+        if self.lr_decay is not None:
+            if not isinstance(self.lr_decay, (tuple, list)) or len(self.lr_decay) != 2:
+                raise ValueError(f"lr_decay must be (every, gamma), got {self.lr_decay!r}")
+            whole("lr_decay's every", self.lr_decay[0])
+            if not 0 < real("lr_decay's gamma", self.lr_decay[1]) <= 1:
+                raise ValueError(f"lr_decay's gamma must be in (0, 1], got {self.lr_decay[1]!r}")
+        if self.data_range is not None:
+            real("data_range", self.data_range, low=0.0)
+        whole("seed", self.seed, low=0)
         if self.tf32 is not None and not isinstance(self.tf32, bool):
             raise ValueError(f"tf32 must be True, False or None (the default), got {self.tf32!r}")
+        if (self.callback is None) != (self.callback_every is None):
+            raise ValueError("give callback and callback_every together (callback(step, model, "
+                             "history) runs every callback_every steps)")
+        if self.callback is not None:
+            if not callable(self.callback):
+                raise TypeError(f"callback must be a function, got {type(self.callback).__name__}")
+            whole("callback_every", self.callback_every)
 
 
 def _nan_error(loss, step, lr, model=None):
     who = "" if model is None else f"model {model}: "
     return FloatingPointError(
-        f"{who}loss became {loss} at step {step}: training diverged. Likely causes: a learning "
-        f"rate too high for this model (lr={lr:g}), omega too large, or non-finite targets.")
+        f"{who}loss became {loss} at step {step}: training diverged and stopped before that step "
+        f"(the model keeps its last weights with a finite loss). Likely causes: a learning rate "
+        f"too high for this model (lr={lr:g}), omega too large, or targets too large.")
+
+
+def _check_start(params):
+    bad = [i for i, p in enumerate(params) if not torch.isfinite(p).all()]
+    if bad:
+        raise ValueError(f"the model's weights hold NaN or infinite values before training "
+                         f"(parameter tensors {bad}): build a fresh model or load finite weights")
 
 
 def _make_optimizer(name, params, lr, weight_decay):
@@ -116,6 +94,14 @@ def _make_optimizer(name, params, lr, weight_decay):
     return opts[name](params, lr=lr, weight_decay=weight_decay, fused=fused)
 
 
+def _check_outputs(model, target, loss):
+    """The value MSE compares outputs with targets channel for channel: no broadcasting."""
+    out = getattr(model, "out_features", None)
+    if isinstance(loss, MSE) and out is not None and target.dim() >= 2 and target.shape[-1] != out:
+        raise ValueError(f"the model has {out} output(s) but the target has {target.shape[-1]} "
+                         f"channel(s): build the model with out_features={target.shape[-1]}")
+
+
 def _sync_every(dev) -> int:
     """Steps between reads of the losses: every step on a CPU (free), in blocks on a GPU."""
     return 1 if dev.type == "cpu" else 50
@@ -125,7 +111,7 @@ def _unpack(coords, target, data_range):
     if isinstance(coords, Signal):
         if target is not None:
             raise ValueError("give either a Signal or coords and target, not both")
-        return coords.coords, coords.values, data_range or coords.data_range
+        return coords.coords, coords.values, coords.data_range if data_range is None else data_range
     if target is None:
         raise ValueError("a fit needs a target: fit(model, coords, target, ...) or fit(model, signal, ...)")
     return coords, target, data_range
@@ -175,65 +161,57 @@ class _Batches:
         return self.coords[..., idx, :], self.target[..., idx, :]
 
 
-class _Recorder:
-    """Keeps each step's losses and terms on the device and moves them into the Histories in
-    blocks (`read_back`), checking them for NaN; drives the progress bar."""
+class _Guard:
+    """Each model's last good weights: a model whose loss or updated weights are not finite stops
+    there (its later updates are undone) while the others train on. All on the device: no sync."""
 
-    def __init__(self, k, steps, dev, opts: Options, psnr_range):
-        self.k, self.steps, self.lr, self.psnr_range = k, steps, opts.lr, psnr_range
-        self.hists = [History() for _ in range(k)]
-        self.losses = torch.empty(steps, k, device=dev)
-        self.terms = None  # {name: (steps, k)}, made at the first step
-        self.done, self.clock, self.start = 0, 0.0, time.perf_counter()
-        self.every = max(1, steps // 100)
-        self.bar = tqdm(total=steps, desc=opts.desc, disable=not progress_enabled(opts.progress),
-                        leave=False)
+    def __init__(self, params, k, dev):
+        self.params, self.k = params, k
+        self.backup = [p.detach().clone() for p in params]
+        self.alive = torch.ones(k, dtype=torch.bool, device=dev)
 
-    def record(self, step, total, terms):
-        if self.terms is None:
-            self.terms = {n: torch.empty_like(self.losses) for n in terms}
-            for h in self.hists:
-                h.terms.update({n: [] for n in terms})
-        self.losses[step - 1] = total.detach()
-        for n, v in terms.items():
-            self.terms[n][step - 1] = v.detach()
+    def _per_model(self, p):
+        return self.alive.reshape(-1, *[1] * (p.dim() - 1)) if self.k > 1 else self.alive.reshape(())
 
-    def read_back(self, step):
-        block = self.losses[self.done:step].to("cpu", torch.float64)
-        now = time.perf_counter() - self.start
-        bad = (~torch.isfinite(block)).nonzero()
-        if len(bad):
-            row, col = bad[0].tolist()
-            raise _nan_error(block[row, col].item(), self.done + row + 1, self.lr,
-                             col if self.k > 1 else None)
-        terms = {n: t[self.done:step].to("cpu", torch.float64).tolist() for n, t in self.terms.items()}
-        for j, row in enumerate(block.tolist()):  # steps of a block share its time evenly
-            t = self.clock + (now - self.clock) * (j + 1) / (step - self.done)
-            for i, (h, v) in enumerate(zip(self.hists, row)):
-                h.step.append(self.done + j + 1)
-                h.loss.append(v)
-                h.psnr.append(psnr_from_mse(v, self.psnr_range) if self.psnr_range else None)
-                h.seconds.append(t)
-                for n, values in terms.items():
-                    h.terms[n].append(values[j][i])
-        self.done, self.clock = step, now
-        if step // self.every > self.bar.n // self.every or step == self.steps:
-            self._show(step)
+    def masked(self, per_model):
+        """The losses to differentiate: a model no longer alive contributes nothing."""
+        self.alive &= torch.isfinite(per_model.detach()).reshape(-1)
+        return torch.where(self.alive, per_model, torch.zeros_like(per_model))
 
-    def _show(self, step):
-        self.bar.update(step - self.bar.n)
-        psnr = self.hists[0].psnr[-1]
-        self.bar.set_postfix(loss=f"{self.hists[0].loss[-1]:.2e}",
-                             **({"psnr": f"{psnr:.1f}dB"} if psnr else {}))
+    @torch.no_grad()
+    def keep(self):
+        """After an update: models whose new weights are not finite stop too; the weights of the
+        stopped ones go back to their last good values; the rest become the new backup."""
+        for p in self.params:
+            ok = torch.isfinite(p).flatten(1).all(1) if self.k > 1 else torch.isfinite(p).all().reshape(1)
+            self.alive &= ok
+        for p, b in zip(self.params, self.backup):
+            p.copy_(torch.where(self._per_model(p), p, b))
+        self.save()
+
+    @torch.no_grad()
+    def save(self):
+        for p, b in zip(self.params, self.backup):
+            b.copy_(p)
+
+    @torch.no_grad()
+    def restore(self):
+        for p, b in zip(self.params, self.backup):
+            p.copy_(b)
 
 
 def _train(net, coords, target, loss: Loss, k: int, opts: Options) -> list:
     """The one training loop of `fit` and `fit_many`: `net(coords) -> (N, C)` or `(K, N, C)`,
-    `loss.terms` -> () or (K,) per model and term; returns one History per model."""
-    if coords.shape[-2] != target.shape[-2]:
-        raise ValueError(f"{coords.shape[-2]} coordinates but {target.shape[-2]} target values")
+    `loss.terms` -> () or (K,) per model and term; returns one History per model. A model whose
+    loss becomes non-finite keeps its last good weights and stops (`History.diverged_at`); an
+    interrupt (KeyboardInterrupt) leaves the last finished step's weights and carries the
+    Histories so far (`err.history`, `err.step`)."""
+    if target.dim() < 2 or coords.shape[-2] != target.shape[-2]:
+        raise ValueError(f"{coords.shape[-2]} coordinates but target of shape {tuple(target.shape)}:"
+                         " the target must be (N, C), one row per coordinate")
     check_finite(target)
     params = list(net.parameters())
+    _check_start(params)
     dev = params[0].device
     coords, target = coords.to(dev), target.to(dev)
     tf32 = _use_tf32(dev, loss, opts.tf32)
@@ -241,29 +219,39 @@ def _train(net, coords, target, loss: Loss, k: int, opts: Options) -> list:
     opt = _make_optimizer(opts.optimizer, params, opts.lr, opts.weight_decay)
     sched = torch.optim.lr_scheduler.StepLR(opt, *opts.lr_decay) if opts.lr_decay else None
     batches = _Batches(coords, target, opts.batch_size, opts.seed)
-    rec = _Recorder(k, opts.steps, dev, opts, psnr_range)
-    sync = _sync_every(dev)
+    rec = Recorder(k, opts.steps, dev, opts.desc, opts.progress, psnr_range)
+    guard = _Guard(params, k, dev)
+    sync, finished, phase = _sync_every(dev), 0, None
     with _training(dev, opts.fast, tf32), contextlib.closing(rec.bar):
         rec.start = time.perf_counter()
-        for step in range(1, opts.steps + 1):
-            terms = loss.terms(net, *batches.next())
-            per_model = loss.total(terms)
-            if step == 1 and per_model.numel() != k:
-                raise ValueError(f"the loss must return one value per model ({k}), got shape "
-                                 f"{tuple(per_model.shape)}: reduce over samples only")
-            opt.zero_grad(set_to_none=True)
-            per_model.sum().backward()  # models share no parameters: each gets its own gradient
-            opt.step()
-            if sched:
-                sched.step()
-            rec.record(step, per_model, terms)
-            due = opts.callback and opts.callback_every and (
-                step % opts.callback_every == 0 or step == opts.steps)
-            if step % sync == 0 or step == opts.steps or due:
-                rec.read_back(step)
-            if due:
-                opts.callback(step, net, rec.hists[0])
-    return rec.hists
+        try:
+            for step in range(1, opts.steps + 1):
+                terms = loss.terms(net, *batches.next())
+                per_model = loss.total(terms)
+                if step == 1 and per_model.numel() != k:
+                    raise ValueError(f"the loss must return one value per model ({k}), got shape "
+                                     f"{tuple(per_model.shape)}: reduce over samples only")
+                opt.zero_grad(set_to_none=True)
+                guard.masked(per_model).sum().backward()  # models share no parameters
+                phase = "update"
+                opt.step()
+                guard.keep()
+                phase, finished = None, step
+                if sched:
+                    sched.step()
+                rec.record(step, per_model, terms, guard.alive)
+                due = opts.callback and (step % opts.callback_every == 0 or step == opts.steps)
+                if (step % sync == 0 or step == opts.steps or due) and not rec.read_back(step):
+                    break  # every model diverged
+                if due:
+                    opts.callback(step, net, rec.hists[0])
+        except KeyboardInterrupt as err:
+            if phase == "update":  # stopped inside an update: back to the last finished step
+                guard.restore()
+            rec.read_back(finished) if finished > rec.done else None
+            err.history, err.step = rec.hists if k > 1 else rec.hists[0], finished
+            raise
+    return rec.hists, rec.deaths
 
 
 def fit(model, coords, target=None, *, steps, lr=1e-4, loss=None, batch_size=None,
@@ -277,8 +265,11 @@ def fit(model, coords, target=None, *, steps, lr=1e-4, loss=None, batch_size=Non
     `lr_decay=(every, gamma)` multiplies the learning rate by gamma every `every` steps.
     `loss`: an `inrlib.losses.Loss` (or a function `loss(model, coords, target)`) replaces the MSE
     on values (PSNR is then not recorded; the loss's named terms are, in `History.terms`).
-    `callback(step, model, history)` runs every `callback_every` steps. A NaN or infinite loss
-    stops training with an error naming the step. On a CPU, `fast` (default: on unless
+    `callback(step, model, history)` runs every `callback_every` steps. A NaN or infinite loss is
+    checked before the update it would drive: training stops there, the model keeps its last
+    weights with a finite loss, and a FloatingPointError names the step and carries the History
+    so far (`err.history`); an interrupt (Ctrl+C) leaves the last finished step's weights and
+    carries it too. On a CPU, `fast` (default: on unless
     INR_FAST=0) applies `allocator.fast_cpu()`: a process-wide malloc setting that makes large
     steps faster without changing any result. `tf32` lets a GPU multiply float32 with a 10-bit
     mantissa during this fit. By default it is on for value fits on a GPU (on an H200: 1.4x per
@@ -293,7 +284,15 @@ def fit(model, coords, target=None, *, steps, lr=1e-4, loss=None, batch_size=Non
                    weight_decay=weight_decay, lr_decay=lr_decay, data_range=data_range, seed=seed,
                    progress=progress, desc=desc or "fit", fast=fast, tf32=tf32, callback=callback,
                    callback_every=callback_every)
-    return _train(model, coords, target, as_loss(loss), 1, opts)[0]
+    loss = as_loss(loss)
+    _check_outputs(model, target, loss)
+    (hist,), diverged = _train(model, coords, target, loss, 1, opts)
+    if diverged:
+        _, step, value = diverged[0]
+        err = _nan_error(value, step, lr)
+        err.history, err.step = hist, step
+        raise err
+    return hist
 
 
 def fit_many(models, coords, target=None, *, steps, lr=1e-4, loss=None, batch_size=None,
@@ -332,8 +331,13 @@ def fit_many(models, coords, target=None, *, steps, lr=1e-4, loss=None, batch_si
     loss = as_loss(loss)
     net = INR.stack(models)
     models[0].check_coords(coords)
+    _check_outputs(models[0], target, loss)
     if loss.differentiates:
         coords = coords.expand(k, *coords.shape[-2:])
-    hists = _train(net, coords, target, loss, k, Options(desc=desc or f"fit {k} models", **kw))
-    net.unstack()
+    try:
+        hists, diverged = _train(net, coords, target, loss, k, Options(desc=desc or f"fit {k} models", **kw))
+    finally:  # also after an interrupt: each model holds its last finished step's weights
+        net.unstack()
+    for i, step, value in diverged:
+        warnings.warn(str(_nan_error(value, step, lr, i)), RuntimeWarning, stacklevel=2)
     return hists

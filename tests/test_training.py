@@ -222,11 +222,91 @@ def test_fit_many_warns_and_fits_other_modules_one_by_one(image):
         assert a.loss[-1] == pytest.approx(b.loss[-1], rel=1e-4)
 
 
-def test_fit_many_reports_which_model_diverged(image):
+def test_fit_many_trains_the_healthy_models_on_when_one_diverges(image):
     models = [inr.siren(width=8, depth=1, seed=i) for i in range(2)]
+    alone = inr.siren(width=8, depth=1, seed=0)
     bad = torch.stack([image.values, image.values * 1e20 + 1e20])  # finite, but its MSE overflows
-    with pytest.raises(FloatingPointError, match="model 1"):
-        inr.fit_many(models, image.coords, bad, steps=3, lr=1e-3)
+    start = [p.detach().clone() for p in models[1].parameters()]
+    with pytest.warns(RuntimeWarning, match="model 1: loss became inf at step 1"):
+        hs = inr.fit_many(models, image.coords, bad, steps=3, lr=1e-3)
+    assert hs[1].diverged_at == 1 and hs[1].loss == [] and hs[0].diverged_at is None
+    assert all(torch.equal(p, q) for p, q in zip(models[1].parameters(), start))  # untouched
+    h = inr.fit(alone, image, steps=3, lr=1e-3)  # the healthy model trained as if alone
+    assert hs[0].loss == pytest.approx(h.loss, rel=1e-5)
+    assert torch.allclose(models[0].linears[0].weight, alone.linears[0].weight, atol=1e-6)
+
+
+def test_a_diverged_fit_keeps_its_last_finite_weights_and_history(image):
+    m = inr.siren(width=8, depth=1, seed=0)
+    seen = []
+    with pytest.raises(FloatingPointError, match="at step 5:") as info:
+        inr.fit(m, image, steps=10, loss=nan_from_step(5), callback_every=1,
+                callback=lambda step, model, h: seen.append([p.detach().clone() for p in model.parameters()]))
+    assert info.value.step == 5 and info.value.history.step == [1, 2, 3, 4]
+    assert all(torch.isfinite(p).all() for p in m.parameters())
+    assert all(torch.equal(p, q) for p, q in zip(m.parameters(), seen[-1]))  # as after step 4
+
+
+def test_an_interrupt_keeps_the_last_finished_step_and_its_history(image):
+    m = inr.siren(width=8, depth=1, seed=0)
+    seen = []
+
+    def stop_at_3(step, model, h):
+        seen.append([p.detach().clone() for p in model.parameters()])
+        if step == 3:
+            raise KeyboardInterrupt
+    with pytest.raises(KeyboardInterrupt) as info:
+        inr.fit(m, image, steps=10, callback=stop_at_3, callback_every=1)
+    assert info.value.step == 3 and info.value.history.step == [1, 2, 3]
+    assert all(torch.equal(p, q) for p, q in zip(m.parameters(), seen[-1]))
+
+
+def test_nan_weights_before_training_are_named(image):
+    m = inr.siren(width=8, depth=1)
+    with torch.no_grad():
+        m.linears[0].weight[0, 0] = float("nan")
+    with pytest.raises(ValueError, match="weights hold NaN or infinite values before training"):
+        inr.fit(m, image, steps=2)
+
+
+@pytest.mark.parametrize("kw, match", [
+    (dict(batch_size=0), "batch_size must be a whole number >= 1"),
+    (dict(batch_size=2.7), "batch_size must be a whole number"),
+    (dict(lr=0), "lr must be > 0"),
+    (dict(lr=float("nan")), "lr must be finite"),
+    (dict(lr_decay=(1, -1)), "gamma must be in"),
+    (dict(lr_decay=(0, 0.5)), "every must be a whole number"),
+    (dict(data_range=0), "data_range must be > 0"),
+    (dict(callback=print), "give callback and callback_every together"),
+    (dict(weight_decay=-1), "weight_decay must be >= 0"),
+    (dict(seed=1.5), "seed must be a whole number"),
+])
+def test_fit_arguments_are_checked(image, kw, match):
+    with pytest.raises((ValueError, TypeError), match=match):
+        inr.fit(inr.siren(width=8, depth=1), image, steps=2, **kw)
+
+
+def test_shapes_are_checked_not_broadcast(image):
+    with pytest.raises(ValueError, match="1 output.*3 channel.*out_features=3"):
+        inr.fit(inr.siren(width=8, depth=1), image.coords, image.values.repeat(1, 3), steps=1)
+    with pytest.raises(ValueError, match="the target must be \\(N, C\\)"):
+        inr.fit(inr.siren(width=8, depth=1), image.coords, image.values[:, 0], steps=1)
+    with pytest.raises(TypeError, match="float64.*pass x.to"):
+        inr.fit(inr.siren(width=8, depth=1), image.coords.double(), image.values, steps=1)
+    with pytest.raises(TypeError, match="torch tensor"):
+        inr.fit(inr.siren(width=8, depth=1), image.coords.numpy(), image.values, steps=1)
+
+
+def test_unseeded_models_differ_and_the_global_seed_reproduces_them():
+    a, b = inr.siren(width=8), inr.siren(width=8)
+    assert not torch.equal(a.linears[1].weight, b.linears[1].weight)
+    torch.manual_seed(3)
+    c = inr.INR(activation="relu", encoding="hash", width=8, levels=2, table_size=64, max_res=8)
+    torch.manual_seed(3)
+    d = inr.INR(activation="relu", encoding="hash", width=8, levels=2, table_size=64, max_res=8)
+    assert torch.equal(c.encoding.table, d.encoding.table) and torch.equal(c.linears[0].weight, d.linears[0].weight)
+    e, f = inr.siren(width=8, seed=1), inr.siren(width=8, seed=1)  # seeded: always the same
+    assert torch.equal(e.linears[1].weight, f.linears[1].weight)
 
 
 def test_fast_cpu_is_documented_idempotent_and_opt_out(monkeypatch):
