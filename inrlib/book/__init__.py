@@ -1,9 +1,10 @@
 """The INR Book's analysis and display tools, one module per concern, on top of the inrlib core.
 
-Import what a chapter uses by module: `from inrlib.book import audio, widgets`. These modules
+Import what a chapter uses by module: `from inrlib.book import audio, live`. These modules
 may import matplotlib, scipy.stats and ipywidgets; the core (`inrlib`) never imports them.
 
 - `images`: held-out pixels, resolution-aligned query grids, derivative maps, live-control checks
+  (a configuration, and a run's length against the device's measured speed)
 - `audio`: players, spectrograms, waveform and reconstruction figures, first-layer frequencies
 - `poisson`: derivative targets and losses, alignment, seamless cloning
 - `init_study`: the SIREN initialisation variants the initialisation chapter compares
@@ -18,5 +19,7 @@ may import matplotlib, scipy.stats and ipywidgets; the core (`inrlib`) never imp
 - `profiles`: the chapters' sizes, `quick` (CPU, CI) and `full` (GPU, paper size)
 - `tables`: results as Markdown tables
 - `comparison`: the after-SIREN chapter's protocol: parameter budgets, derivative scores, noise
-- `widgets`: static sliders (no kernel) and live controls (ipywidgets)
+- `sliders`: static sliders over precomputed frames (no kernel), and their compact PNG frames
+- `live`: the one live-controls component (ipywidgets) and its training view
+- `interrupt`: how a live click runs: a kernel interrupt delivered to its thread, one progress view
 """

@@ -1,9 +1,13 @@
 """Image-fitting helpers for the image chapter: held-out pixels, resolution-aligned query grids,
-a model's derivative maps, and a check of a live training configuration."""
+a model's derivative maps, and the live controls' checks (a configuration; a run's length)."""
 import numpy as np
 import torch
 
 from ..diffops import derivatives
+from ..models import siren
+from ..training import fit
+
+LIMIT_S = 60  # a live run estimated longer than this on the device at hand is refused
 
 
 def every_other_pixel(shape) -> torch.Tensor:
@@ -79,3 +83,30 @@ def check_config(model="SIREN", first_omega=30.0, hidden_omega=30.0, L=6, depth=
         return (f"width {width}, depth {depth}, {steps} steps on {image_size}² pixels is too slow "
                 f"here ({cost:.1e} > {max_cost:.0e}): reduce width, depth or steps")
     return None
+
+
+_rates = {}
+
+
+def training_rate(device) -> float:
+    """Multiply-adds a second of a SIREN's training steps on `device`, measured once (a few
+    steps of width 256 on 8192 points), counted as `too_long` counts them."""
+    key = str(device)
+    if key not in _rates:
+        n, width = 8192, 256
+        model = siren(in_features=1, width=width, depth=2, seed=0).to(device)
+        coords = torch.linspace(-1, 1, n, device=device)[:, None]
+        hist = fit(model, coords, torch.sin(5 * coords), steps=6, lr=1e-4, progress=False)
+        _rates[key] = 3 * n * width**2 / max(hist.seconds_per_step, 1e-9)
+    return _rates[key]
+
+
+def too_long(work: float, device, limit_s: float = LIMIT_S):
+    """A refusal when `work` multiply-adds (3 N width² hidden-layers steps: forward and
+    backward) would take more than `limit_s` seconds on `device`, or None. Calibrated by
+    timing a few training steps there, so it refuses on a laptop what a GPU runs at once."""
+    seconds = work / training_rate(device)
+    if seconds <= limit_s:
+        return None
+    return (f"about {seconds:.0f} s on this {torch.device(device).type.upper()} ({work:.1e} "
+            f"multiply-adds), over a live run's {limit_s:g} s: lower the depth, width or steps")
