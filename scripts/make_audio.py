@@ -1,7 +1,7 @@
 """Make the book's audio clips (deterministic; run from the repository root).
 
-    python scripts/make_audio.py            # inrlib/data/music.wav (synthesised, pure numpy)
-    python scripts/make_audio.py --speech   # also inrlib/data/speech.wav (needs Debian's espeak-ng)
+    python scripts/make_audio.py            # data/music.wav (synthesised, pure numpy)
+    python scripts/make_audio.py --speech   # also data/speech.wav (needs Debian's espeak-ng)
 
 music.wav: eight seconds of a small synthesised tune at 16 kHz, 16-bit mono: plucked-string
 notes with a dozen harmonics that decay at different rates, a bass line, a kick drum (a sine
@@ -97,7 +97,7 @@ def speech(rate=RATE, text=SENTENCE) -> np.ndarray:
     exe = shutil.which("espeak-ng")
     if exe is None:
         sys.exit("espeak-ng is not installed (Debian: apt-get install espeak-ng); "
-                 "the committed inrlib/data/speech.wav is unchanged")
+                 "the committed data/speech.wav is unchanged")
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "s.wav"
         subprocess.run([exe, "-v", "en-us", "-s", "150", "-w", str(path), text], check=True)
@@ -115,8 +115,8 @@ def write(path: Path, x: np.ndarray, rate=RATE):
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--speech", action="store_true", help="also make inrlib/data/speech.wav (espeak-ng)")
-    parser.add_argument("--out", default="inrlib/data", help="folder to write to (default: inrlib/data)")
+    parser.add_argument("--speech", action="store_true", help="also make data/speech.wav (espeak-ng)")
+    parser.add_argument("--out", default="data", help="folder to write to (default: data)")
     args = parser.parse_args()
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
