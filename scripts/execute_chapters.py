@@ -7,8 +7,11 @@ quick profile unless --profile or INR_PROFILE says otherwise; progress bars are 
 widgets) and no widget state is stored, so the static site never loads widget JavaScript.
 Each executed notebook records under metadata.inrbook: profile, device, torch, seconds and
 code_sha256 (a hash of its code cells, which tests/test_chapters.py checks) and jobs (how many
-chapters shared the machine while it ran, so `seconds` is an upper bound when jobs > 1). Each
-chapter's slowest cells are printed. A failing chapter keeps its committed file; its first error
+chapters shared the machine while it ran, so `seconds` is an upper bound when jobs > 1) and the
+date. The page checks of `inrlib.book.pagecheck` run on what a reader will see: every figure at
+the end of its cell (overlaps, text under 9 px on the page), every printed output (raw tables,
+raw dicts, run-log remarks) and the prose (API names that do not exist); a chapter that trips
+one fails, with the list. Each chapter's slowest cells are printed. A failing chapter keeps its committed file; its first error
 is reported, the part that ran is written to --failed-dir if given, and the script exits with
 status 1.
 """
@@ -67,7 +70,7 @@ def _sliced(get_msg):
 
 
 def execute(path: Path, timeout: int, jobs: int, failed_dir: Path | None,
-            deadline: float | None = None) -> dict:
+            deadline: float | None = None, allow_page_problems: bool = False) -> dict:
     """Execute one notebook in this process's environment and write it back (the worker).
     Past `deadline` seconds the kernel is interrupted, so the chapter fails with what it ran."""
     import threading
@@ -101,15 +104,20 @@ def execute(path: Path, timeout: int, jobs: int, failed_dir: Path | None,
         timer = threading.Timer(deadline, interrupt)
         timer.daemon = True
         timer.start()
+    problems = []
     try:
         client.execute()
+        problems = page_problems(nb)
+        if problems and not allow_page_problems:
+            raise RuntimeError(f"{len(problems)} page check(s) failed:\n" + "\n".join(problems))
     except Exception as err:  # a failing cell, a cell past the timeout, a dead kernel
         lines = [l for l in str(err).splitlines() if l.strip()]
         if failed_dir:
             failed_dir.mkdir(parents=True, exist_ok=True)
             nbformat.write(nb, failed_dir / path.name)
         slow = sorted(cell_seconds(nb), key=lambda c: -c[1])[:6]
-        return {"error": f"{type(err).__name__}: {lines[-1] if lines else repr(err)}", "slow": slow}
+        return {"error": f"{type(err).__name__}: {lines[-1] if lines else repr(err)}", "slow": slow,
+                "problems": problems}
     finally:
         if timer:
             timer.cancel()
@@ -124,21 +132,58 @@ def execute(path: Path, timeout: int, jobs: int, failed_dir: Path | None,
         "seconds": round(seconds, 1),
         "code_sha256": code_sha256(nb),
         "jobs": jobs,
+        "executed": time.strftime("%Y-%m-%d"),
+        "page_checks": "passed" if not problems else f"{len(problems)} problems",
     }
     for cell in nb.cells:
         cell.metadata.pop("execution", None)  # timestamps would make every run a diff
     nbformat.write(nb, path)
-    return {**nb.metadata["inrbook"], "slow": slow}
+    return {**nb.metadata["inrbook"], "slow": slow, "problems": problems}
+
+
+def page_problems(nb) -> list:
+    """What the page checks found in an executed notebook: the figure problems its kernel
+    printed, and the outputs and prose a reader should not see."""
+    from inrlib.book import pagecheck
+
+    found = []
+    for i, cell in enumerate(nb.cells):
+        if cell.cell_type == "markdown":
+            found += [f"[{i}] {p}" for p in pagecheck.prose_problems(cell.source)]
+            continue
+        for out in cell.get("outputs", []):
+            if out.get("output_type") == "stream":
+                text = out.get("text", "")
+                found += [f"[{i}] {line[len(pagecheck.MARK):].strip()}"
+                          for line in text.splitlines() if line.startswith(pagecheck.MARK)]
+                if out.get("name") == "stdout":
+                    found += [f"[{i}] {p}" for p in pagecheck.output_problems(text)]
+            elif "text/plain" in out.get("data", {}) and not {"text/html", "text/markdown",
+                                                              "image/png"} & set(out["data"]):
+                found += [f"[{i}] {p}" for p in pagecheck.output_problems(out["data"]["text/plain"])]
+    return found
+
+
+def _startup_dir() -> str:
+    """An IPython directory whose startup file turns the figure check on in each kernel."""
+    import tempfile
+
+    root = Path(tempfile.mkdtemp(prefix="inrbook-ipython-"))
+    startup = root / "profile_default" / "startup"
+    startup.mkdir(parents=True)
+    (startup / "00-pagecheck.py").write_text("from inrlib.book import pagecheck\npagecheck.watch()\n")
+    return str(root)
 
 
 def run_one(path: Path, profile: str, threads: int | None, args) -> dict:
     """Execute `path` in a fresh worker process with its own environment."""
-    env = dict(os.environ, INR_PROFILE=profile, INR_PROGRESS="0")
+    env = dict(os.environ, INR_PROFILE=profile, INR_PROGRESS="0", IPYTHONDIR=_startup_dir())
     if threads:
         env["OMP_NUM_THREADS"] = str(threads)
     cmd = [sys.executable, __file__, "--worker", str(path), "--timeout", str(args.timeout),
            "--jobs", str(args.jobs)] + (["--failed-dir", str(args.failed_dir)] if args.failed_dir else []) \
-        + (["--deadline", str(args.deadline)] if args.deadline else [])
+        + (["--deadline", str(args.deadline)] if args.deadline else []) \
+        + (["--allow-page-problems"] if args.allow_page_problems else [])
     out = subprocess.run(cmd, env=env, capture_output=True, text=True)
     try:
         return json.loads(out.stdout.strip().splitlines()[-1])
@@ -156,10 +201,13 @@ def main(argv=None) -> int:
     parser.add_argument("--failed-dir", type=Path, help="where to write the part of a failing chapter that ran")
     parser.add_argument("--deadline", type=float,
                         help="seconds after which a chapter's kernel is interrupted (it then fails)")
+    parser.add_argument("--allow-page-problems", action="store_true",
+                        help="write a chapter whose page checks fail (recorded in its metadata)")
     parser.add_argument("--worker", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.worker:
-        print(json.dumps(execute(args.worker, args.timeout, args.jobs, args.failed_dir, args.deadline)))
+        print(json.dumps(execute(args.worker, args.timeout, args.jobs, args.failed_dir, args.deadline,
+                                 args.allow_page_problems)))
         return 0
     if args.jobs < 1:
         parser.error(f"--jobs must be >= 1, got {args.jobs}")
@@ -177,9 +225,13 @@ def main(argv=None) -> int:
         print(f"{p}: started", flush=True)
         r = run_one(p, args.profile, threads, args)
         slow = ", ".join(f"[{i}] {s:.0f} s" for i, s in r.get("slow", []))
+        for problem in r.get("problems", []):
+            print(f"{p}: page check: cell {problem}", flush=True)
         if "error" in r:
             failed.append(p)
             print(f"{p}: FAILED (committed file kept): {r['error']}; slowest cells: {slow}", flush=True)
+        elif r.get("page_checks") != "passed":
+            print(f"{p}: page checks: {r['page_checks']} (written anyway: --allow-page-problems)")
         else:
             print(f"{p}: done in {r['seconds']:.0f} s on {r['device']}; slowest cells: {slow}",
                   flush=True)
