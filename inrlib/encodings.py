@@ -6,9 +6,24 @@ accepts a stack of K tables, which is how `fit_many` trains K of them at once.
 """
 import inspect
 import math
+import numbers
+import os
 
 import torch
 from torch import nn
+
+from .checks import flag, real
+
+
+def _count(owner: str, name: str, v, low: int) -> int:
+    """A whole number >= low: a str or bool is a TypeError, 2.5 or 0 a ValueError (8.0 too:
+    nothing is rounded)."""
+    if isinstance(v, bool) or not isinstance(v, numbers.Real):
+        raise TypeError(f"{owner}: {name} must be a whole number >= {low}, got {v!r} "
+                        f"({type(v).__name__})")
+    if not isinstance(v, numbers.Integral) or v < low:
+        raise ValueError(f"{owner}: {name} must be a whole number >= {low}, got {v!r}")
+    return int(v)
 
 
 class PositionalEncoding(nn.Module):
@@ -20,10 +35,13 @@ class PositionalEncoding(nn.Module):
 
     def __init__(self, in_features: int, L: int = 10, include_input: bool = True):
         super().__init__()
-        if int(L) != L or L < 1:
-            raise ValueError(f"positional encoding needs a whole number of frequencies L >= 1, "
-                             f"got {L} (L = 0 is no encoding: use encoding=None)")
-        self.in_features, self.L, self.include_input = in_features, int(L), bool(include_input)
+        in_features = _count("positional encoding", "in_features", in_features, 1)
+        if isinstance(L, bool) or not isinstance(L, numbers.Integral) or L < 1:
+            err = TypeError if isinstance(L, bool) or not isinstance(L, numbers.Real) else ValueError
+            raise err(f"positional encoding needs a whole number of frequencies L >= 1, "
+                      f"got {L!r} (L = 0 is no encoding: use encoding=None)")
+        include_input = flag("include_input", include_input)
+        self.in_features, self.L, self.include_input = in_features, int(L), include_input
         self.register_buffer("freqs", math.pi * 2.0 ** torch.arange(self.L, dtype=torch.float32))
         self.out_features = in_features * (2 * self.L + int(include_input))
 
@@ -41,10 +59,11 @@ class FourierFeatures(nn.Module):
 
     def __init__(self, in_features: int, sigma: float = 10.0, n_features: int = 256, seed: int = 0):
         super().__init__()
-        if not sigma > 0 or int(n_features) != n_features or n_features < 1:
-            raise ValueError(f"Fourier features need sigma > 0 and a whole n_features >= 1, "
-                             f"got sigma={sigma}, n_features={n_features}")
-        gen = torch.Generator().manual_seed(int(seed))
+        in_features = _count("Fourier features", "in_features", in_features, 1)
+        sigma = real("Fourier features: sigma", sigma, low=0.0)
+        n_features = _count("Fourier features", "n_features", n_features, 1)
+        seed = _count("Fourier features", "seed", seed, 0)
+        gen = torch.Generator().manual_seed(seed)
         self.register_buffer("B", sigma * torch.randn(int(n_features), in_features, generator=gen))
         self.in_features, self.sigma, self.seed = in_features, float(sigma), int(seed)
         self.out_features = 2 * int(n_features)
@@ -69,6 +88,12 @@ def spatial_hash(cells: torch.Tensor, table_size: int) -> torch.Tensor:
     power-of-two T it equals the uint32 arithmetic of the authors' CUDA code, whose wrap-around
     only drops bits above those that T keeps.
     """
+    if not torch.is_tensor(cells) or cells.is_floating_point() or cells.is_complex() \
+            or cells.dtype == torch.bool:
+        raise TypeError(f"spatial_hash takes integer cells (a long tensor), got "
+                        f"{cells.dtype if torch.is_tensor(cells) else type(cells).__name__}: "
+                        "floor the coordinates first (a float would be truncated)")
+    table_size = _count("spatial_hash", "table_size", table_size, 1)
     d = cells.shape[-1]
     if not 1 <= d <= len(HASH_PRIMES):
         raise ValueError(f"the spatial hash has primes for 1 to {len(HASH_PRIMES)} dimensions, got {d}")
@@ -79,9 +104,18 @@ def spatial_hash(cells: torch.Tensor, table_size: int) -> torch.Tensor:
 
 
 def _whole(name, v, low):
-    if isinstance(v, bool) or int(v) != v or v < low:
-        raise ValueError(f"hash grid: {name} must be a whole number >= {low}, got {v}")
-    return int(v)
+    return _count("hash grid", name, v, low)
+
+
+# Cells are hashed in int64, exact while a cell index times a prime stays below 2^63.
+MAX_HASH_RES = 2**31 - 1
+
+
+def _memory_bytes() -> int | None:
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (AttributeError, ValueError, OSError):  # not a POSIX system
+        return None
 
 
 class HashGrid(nn.Module):
@@ -106,7 +140,8 @@ class HashGrid(nn.Module):
     def __init__(self, in_features: int, levels: int = 8, table_size: int = 2**12,
                  features: int = 2, min_res: int = 4, max_res: int = 64):
         super().__init__()
-        if not 1 <= in_features <= len(HASH_PRIMES):
+        if isinstance(in_features, bool) or not isinstance(in_features, numbers.Integral) \
+                or not 1 <= in_features <= len(HASH_PRIMES):
             raise ValueError(f"hash grid: works in 1 to {len(HASH_PRIMES)} dimensions, "
                              f"got in_features={in_features}")
         self.in_features = in_features
@@ -117,6 +152,9 @@ class HashGrid(nn.Module):
         self.max_res = _whole("max_res", max_res, 1)
         if self.max_res < self.min_res:
             raise ValueError(f"hash grid: max_res ({max_res}) must be >= min_res ({min_res})")
+        if self.max_res > MAX_HASH_RES:
+            raise ValueError(f"hash grid: max_res must be <= 2^31 - 1 (the hash is exact in int64 "
+                             f"below that), got {max_res}")
         growth = (math.exp((math.log(self.max_res) - math.log(self.min_res)) / (self.levels - 1))
                   if self.levels > 1 else 1.0)
         # a tiny epsilon so that floor(16 * 2^k) stays 16 * 2^k despite rounding
@@ -124,6 +162,12 @@ class HashGrid(nn.Module):
         sizes = [min(self.table_size, (n + 1) ** in_features) for n in self.resolutions]
         self.hashed = [(n + 1) ** in_features > self.table_size for n in self.resolutions]
         self.sizes = sizes
+        nbytes, ram = 4 * sum(sizes) * self.features, _memory_bytes()
+        if ram is not None and nbytes > ram:  # refuse before the allocation is tried
+            raise ValueError(f"hash grid: {self.levels} levels of up to {self.table_size:,} rows of "
+                             f"{self.features} features need {nbytes / 2**30:,.1f} GiB, more than "
+                             f"this machine's {ram / 2**30:,.1f} GiB of memory: lower table_size "
+                             "(the paper uses 2^14 to 2^24), levels or features")
         self.register_buffer("offsets", torch.tensor([0] + sizes[:-1]).cumsum(0), persistent=False)
         self.table = nn.Parameter(torch.empty(sum(sizes), self.features).uniform_(-1e-4, 1e-4))
         self.out_features = self.levels * self.features
@@ -178,15 +222,15 @@ class HashGrid(nn.Module):
 ENCODINGS = {"posenc": PositionalEncoding, "fourier": FourierFeatures, "hash": HashGrid}
 
 
-def encoding_options(name) -> dict:
+def encoding_options(name: str) -> dict:
     """The options an encoding takes, with their defaults."""
-    if name not in ENCODINGS:
+    if not isinstance(name, str) or name not in ENCODINGS:
         raise ValueError(f"unknown encoding {name!r}; choose one of {sorted(ENCODINGS)} or None")
     params = inspect.signature(ENCODINGS[name]).parameters
     return {k: p.default for k, p in params.items() if k != "in_features"}
 
 
-def make_encoding(name, in_features, **options):
+def make_encoding(name: str | None, in_features: int, **options) -> nn.Module | None:
     """Build an encoding by name ('posenc', 'fourier', 'hash') with its own options; None for None."""
     if name is None:
         if options:
@@ -198,12 +242,3 @@ def make_encoding(name, in_features, **options):
                          f"not {sorted(unknown)}")
     return ENCODINGS[name](in_features, **options)
 
-
-def encoding_name(encoding) -> str | None:
-    """The ENCODINGS name of an encoding module (None for None)."""
-    if encoding is None:
-        return None
-    for name, cls in ENCODINGS.items():
-        if type(encoding) is cls:
-            return name
-    raise ValueError(f"{type(encoding).__name__} is not one of inrlib's encodings {sorted(ENCODINGS)}")

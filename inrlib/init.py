@@ -5,16 +5,27 @@ nn.Linear in place; `omega` is the frequency of the sine that follows the layer 
 omega for the output layer, as in the SIREN paper's code).
 """
 import math
+import numbers
 
 import torch
 from torch import nn
+
+from .checks import flag, real
 
 INITS = {}
 
 
 def register_init(name: str):
-    """Decorator adding a scheme to INITS under `name`."""
+    """Decorator adding a scheme to INITS under `name` (registering a name again replaces it,
+    so a notebook cell can be re-run)."""
+    if not isinstance(name, str) or not name.strip():
+        raise TypeError(f"register_init takes the scheme's name (a non-empty str), got {name!r}: "
+                        "use @register_init(\"my_scheme\")")
+
     def add(fn):
+        if not callable(fn):
+            raise TypeError(f"register_init({name!r}) decorates a function "
+                            f"scheme(linear, is_first, is_last, omega), got {fn!r}")
         INITS[name] = fn
         return fn
     return add
@@ -37,9 +48,11 @@ def siren_paper(linear: nn.Linear, is_first, is_last, omega):
 
 def apply_init(layers, scheme: str, first_omega: float, hidden_omega: float):
     """Initialise the Linear `layers` (input to output) with the named scheme."""
-    if scheme not in INITS:
+    if not isinstance(scheme, str) or scheme not in INITS:
         raise ValueError(f"unknown init scheme {scheme!r}; choose one of {sorted(INITS)} "
                          f"or add one with inrlib.register_init")
+    real("first_omega", first_omega, low=0.0)
+    real("hidden_omega", hidden_omega, low=0.0)
     for i, linear in enumerate(layers):
         is_first, is_last = i == 0, i == len(layers) - 1
         INITS[scheme](linear, is_first, is_last, first_omega if is_first else hidden_omega)
@@ -55,8 +68,9 @@ def apply_init(layers, scheme: str, first_omega: float, hidden_omega: float):
 _LAWS = ("uniform", "normal")
 
 
-def siren_scheme(first="uniform", first_scale=1.0, hidden="uniform", hidden_scale=1.0,
-                 divide_by_omega=True, bias_scale=1.0, bias_phase=None, first_bias_scale=None):
+def siren_scheme(first: str = "uniform", first_scale: float = 1.0, hidden: str = "uniform",
+                 hidden_scale: float = 1.0, divide_by_omega: bool = True, bias_scale: float = 1.0,
+                 bias_phase: float | None = None, first_bias_scale: float | None = None):
     """Build a SIREN-style init scheme (a function for `register_init`).
 
     first: law of the first layer's weights, "uniform" U(+-first_scale/n) or "normal"
@@ -68,16 +82,22 @@ def siren_scheme(first="uniform", first_scale=1.0, hidden="uniform", hidden_scal
     bias_phase: if given, every bias is redrawn U(+-bias_phase/omega): a phase omega*b uniform in
         +-bias_phase (pi: every phase of the sine equally likely). Excludes bias_scale.
     """
-    if first not in _LAWS or hidden not in _LAWS:
+    if not isinstance(first, str) or not isinstance(hidden, str) or first not in _LAWS \
+            or hidden not in _LAWS:
         raise ValueError(f"first and hidden must be one of {_LAWS}, got {first!r}, {hidden!r}")
-    for name, v in (("first_scale", first_scale), ("hidden_scale", hidden_scale)):
-        if not v > 0:
-            raise ValueError(f"{name} must be > 0, got {v}")
-    scales = [bias_scale] + ([] if first_bias_scale is None else [first_bias_scale])
-    if any(s < 0 for s in scales):
-        raise ValueError(f"bias scales must be >= 0, got {scales}")
-    if bias_phase is not None and (not bias_phase > 0 or bias_scale != 1.0 or first_bias_scale is not None):
-        raise ValueError("bias_phase must be > 0 and cannot be combined with bias scales")
+    first_scale, hidden_scale = real("first_scale", first_scale, 0.0), real("hidden_scale", hidden_scale, 0.0)
+    divide_by_omega = flag("divide_by_omega", divide_by_omega)
+    for name, v in (("bias_scale", bias_scale), ("first_bias_scale", first_bias_scale)):
+        if v is not None and (isinstance(v, bool) or not isinstance(v, numbers.Real)):
+            raise TypeError(f"{name} must be a number, got {v!r} ({type(v).__name__})")
+        if v is not None and not (math.isfinite(v) and v >= 0):
+            raise ValueError(f"bias scales must be >= 0 and finite, got {name}={v!r}")
+    if bias_phase is not None:
+        bias_phase = real("bias_phase", bias_phase)
+        if not bias_phase > 0 or bias_scale != 1.0 or first_bias_scale is not None:
+            raise ValueError("bias_phase must be > 0 and cannot be combined with bias scales, "
+                             f"got bias_phase={bias_phase!r}, bias_scale={bias_scale!r}, "
+                             f"first_bias_scale={first_bias_scale!r}")
 
     def scheme(linear: nn.Linear, is_first, is_last, omega):
         n = linear.in_features
