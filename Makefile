@@ -10,11 +10,14 @@ book: setup
 	.venv/bin/jupyter-book build . -W -n --keep-going
 	@echo "The book is at $(CURDIR)/_build/html/index.html"
 
-# The chapters in JupyterLab; progress bars on (the book's executed pages turn them off).
-# Jupyter refuses to run as root (containers, CI machines) unless told --allow-root.
+# The chapters in JupyterLab, on working copies in lab/ (git ignores it; a chapter missing
+# there is copied from chapters/), so running and autosaving never change the committed book.
+# Progress bars on (the book's executed pages turn them off). Jupyter refuses to run as root
+# (containers, CI machines) unless told --allow-root.
 lab: export INR_PROGRESS := 1
 lab: setup
-	.venv/bin/jupyter-lab $(if $(filter 0,$(shell id -u)),--allow-root) chapters/
+	@mkdir -p lab && for nb in chapters/*.ipynb; do [ -e "lab/$${nb#chapters/}" ] || cp "$$nb" lab/; done
+	.venv/bin/jupyter-lab $(if $(filter 0,$(shell id -u)),--allow-root) lab/
 
 test: setup
 	INR_PROFILE=quick $(PY) -m pytest
