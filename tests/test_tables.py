@@ -33,3 +33,16 @@ def test_show_displays_a_markdown_table(monkeypatch):
     tables.show(["a", "b"], [[1, 2]])
     (md,), _ = shown[0]
     assert md.data.splitlines()[-1] == "| 1 | 2 |"
+
+
+def test_a_bar_in_a_cell_stays_in_its_cell():
+    from markdown_it import MarkdownIt
+
+    t = tables.markdown_table(["setting", "PSNR"], [["|x| < 1", "30.1"], ["a | b", "28.0"]])
+    page = MarkdownIt("commonmark").enable("table").render(t)
+    rows = page.split("<tr>")[1:]
+    assert [r.count("<td>") + r.count("<th>") for r in rows] == [2, 2, 2], page
+    assert "<td>|x| &lt; 1</td>" in page and "<td>a | b</td>" in page
+    with pytest.raises(ValueError, match="row 1 has 1 cells for 2"):
+        tables.markdown_table(["a", "b"], [[1, 2], [3]])
+

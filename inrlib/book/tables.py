@@ -2,11 +2,17 @@
 
 
 def markdown_table(header, rows) -> str:
-    """A Markdown table from a header list and rows of already formatted cells."""
-    if any(len(r) != len(header) for r in rows):
-        raise ValueError("every row needs one cell per header column")
-    lines = ["| " + " | ".join(map(str, header)) + " |", "|" + "---|" * len(header)]
-    return "\n".join(lines + ["| " + " | ".join(map(str, r)) + " |" for r in rows])
+    """A Markdown table from a header list and rows of already formatted cells; a `|` inside a
+    cell is escaped (`\\|`), so it stays in its cell instead of splitting the row."""
+    for i, r in enumerate(rows):
+        if len(r) != len(header):
+            raise ValueError(f"row {i} has {len(r)} cells for {len(header)} header columns: "
+                             "give every row one cell per column")
+
+    def line(cells):
+        return "| " + " | ".join(str(c).replace("|", "\\|") for c in cells) + " |"
+
+    return "\n".join([line(header), "|" + "---|" * len(header)] + [line(r) for r in rows])
 
 
 GLUE_PREFIX = "application/papermill.record/"  # where myst-nb's {glue} roles look
