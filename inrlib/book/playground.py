@@ -252,8 +252,13 @@ def playground(signal, models=None, *, lr=None, steps: int = 300, controls=None,
     if models is None:
         models = default_models(len(shape), channels)
     elif not isinstance(models, dict):
-        models = list(models)
-        models = {KINDS[model_kind(m)]: m for m in models}
+        listed = list(models)
+        models = {}
+        for m in listed:
+            label = KINDS[model_kind(m)]
+            if label in models:  # two of a kind: refused below, not silently dropped here
+                label = f"{label} ({len(models) + 1})"
+            models[label] = m
     if not models:
         raise ValueError("models must name at least one network")
     by_kind = {}
