@@ -91,7 +91,8 @@ def ssim(pred_img, target_img, *, data_range: float) -> float:
         raise ValueError(f"ssim compares (H, W) or (H, W, 3) images, got shape {p.shape}: "
                          "pass signal.array(values), not the flat (N, C) values")
     if min(p.shape[:2]) < 7:
-        raise ValueError(f"ssim needs images of at least 7 x 7 pixels (its window), got {p.shape}")
+        raise ValueError(f"ssim needs images of at least 7 x 7 pixels (its window), got {p.shape}; "
+                         "for a Signal's flat (N, C) values pass signal.array(values)")
     channel_axis = -1 if p.ndim == 3 else None
     return float(structural_similarity(p, t, data_range=data_range, channel_axis=channel_axis))
 

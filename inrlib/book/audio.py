@@ -9,6 +9,8 @@ import matplotlib.pyplot as plt
 import numpy as np
 import torch
 
+from ..checks import real, whole
+
 
 def _mono(x, name="clip") -> np.ndarray:
     """A 1-D float array from a tensor or array of shape (N,) or (N, 1); rejects anything else."""
@@ -23,9 +25,17 @@ def _mono(x, name="clip") -> np.ndarray:
 
 
 def _check_rate(rate):
-    if not rate or rate <= 0:
+    if isinstance(rate, bool) or not isinstance(rate, (int, float, np.integer, np.floating)):
+        raise TypeError(f"sample rate must be a positive number of samples per second, got {rate!r}")
+    if not (math.isfinite(rate) and rate > 0):
         raise ValueError(f"sample rate must be a positive number of samples per second, got {rate}")
     return float(rate)
+
+
+def _zoom(zoom):
+    if isinstance(zoom, (str, bytes)) or not hasattr(zoom, "__len__") or len(zoom) != 2:
+        raise TypeError(f"zoom must be a (t0, t1) pair of seconds, got {zoom!r}")
+    return real("zoom[0]", zoom[0]), real("zoom[1]", zoom[1])
 
 
 def wav_bytes(x, rate) -> bytes:
@@ -78,7 +88,10 @@ def spectrogram(x, rate, nperseg=256, floor_db=-90.0):
     from scipy import signal
 
     a, rate = _mono(x), _check_rate(rate)
-    nperseg = int(min(nperseg, a.size))
+    nperseg = min(whole("nperseg", nperseg, low=2), a.size)
+    floor_db = real("floor_db", floor_db)
+    if floor_db >= 0:
+        raise ValueError(f"floor_db must be < 0 (dB below the peak), got {floor_db}")
     f, t, s = signal.spectrogram(a, fs=rate, window="hann", nperseg=nperseg,
                                  noverlap=nperseg // 2, scaling="spectrum")
     peak = max(float(s.max()), 1e-30)
@@ -89,12 +102,14 @@ def plot_waveforms(clips: dict, rate, zoom, title="Waveform", figsize=(10, 4.2))
     """The whole clips (top) and a zoomed window `zoom = (t0, t1)` in seconds (bottom), overlaid;
     the first clip is the reference, drawn in black."""
     rate = _check_rate(rate)
+    if not isinstance(clips, dict) or not clips:
+        raise ValueError(f"clips must be a non-empty dict label -> clip, got {type(clips).__name__}")
     arrays = {k: _mono(v, k) for k, v in clips.items()}
     n = {a.size for a in arrays.values()}
     if len(n) != 1:
         raise ValueError(f"clips differ in length: { {k: a.size for k, a in arrays.items()} }")
     t = np.arange(n.pop()) / rate
-    t0, t1 = zoom
+    t0, t1 = _zoom(zoom)
     if not (0 <= t0 < t1 <= t[-1] + 1 / rate):
         raise ValueError(f"zoom window {zoom} s is not inside the clip (0 to {t[-1]:.3f} s)")
     fig, (top, bottom) = plt.subplots(2, 1, figsize=figsize)
@@ -117,7 +132,9 @@ def plot_spectrograms(clips: dict, rate, nperseg=256, floor_db=-80.0, ncols=None
                       panel_size=(2.5, 2.3), title=None):
     """Spectrograms side by side on one colour scale (dB relative to each clip's peak)."""
     rate = _check_rate(rate)
-    ncols = ncols or len(clips)
+    if not isinstance(clips, dict) or not clips:
+        raise ValueError(f"clips must be a non-empty dict label -> clip, got {type(clips).__name__}")
+    ncols = len(clips) if ncols is None else whole("ncols", ncols)
     nrows = math.ceil(len(clips) / ncols)
     fig, axes = plt.subplots(nrows, ncols, figsize=(panel_size[0] * ncols, panel_size[1] * nrows),
                              squeeze=False, sharey=True)
@@ -147,8 +164,8 @@ def first_layer_hz(model, duration, coord_span=2.0) -> np.ndarray:
     omega = getattr(model.acts[0], "omega", None)
     if omega is None:
         raise ValueError("first_layer_hz needs a sine-family first activation (it has an omega)")
-    if duration <= 0:
-        raise ValueError(f"duration must be positive, got {duration}")
+    duration = real("duration", duration, low=0.0)
+    coord_span = real("coord_span", coord_span, low=0.0)
     omega = float(omega)
     w = first.weight.detach().abs().cpu().numpy()[:, 0]
     return omega * w * coord_span / (2 * math.pi * float(duration))
@@ -158,8 +175,8 @@ def frequency_reach(omega, duration, coord_span=2.0) -> float:
     """Highest frequency (Hz) a SIREN first layer initialised with weights in [-1, 1] starts
     with: omega * coord_span / (2 pi duration). Stretching the time axis by s (coord_span * s)
     is the same as multiplying omega by s."""
-    if duration <= 0:
-        raise ValueError(f"duration must be positive, got {duration}")
+    duration = real("duration", duration, low=0.0)
+    omega, coord_span = real("omega", omega, low=0.0), real("coord_span", coord_span, low=0.0)
     return float(omega) * coord_span / (2 * math.pi * float(duration))
 
 
@@ -172,7 +189,7 @@ def plot_reconstruction(target, recon, rate, zoom, title="", nperseg=256, floor_
     if a.size != b.size:
         raise ValueError(f"target has {a.size} samples, reconstruction {b.size}")
     t = np.arange(a.size) / rate
-    t0, t1 = zoom
+    t0, t1 = _zoom(zoom)
     inside = (t >= t0) & (t <= t1)
     if not inside.any():
         raise ValueError(f"zoom window {zoom} s is not inside the clip (0 to {t[-1]:.3f} s)")

@@ -4,9 +4,12 @@ Parameter counts in real numbers (a complex weight is two), budget matching, der
 scores against an image's Sobel gradient and five-point Laplacian, a noisy copy of a signal,
 and the winner of each metric.
 """
+import math
+
 import numpy as np
 import torch
 
+from ..checks import real, whole
 from ..signals import Signal, image_gradient, image_laplacian
 from .images import derivative_maps
 
@@ -20,6 +23,9 @@ def count_parameters(model) -> int:
 def match_budget(build, budget, candidates):
     """The candidate value whose model `build(value)` has the parameter count closest to
     `budget`, with that count: `match_budget(lambda w: INR(width=w, ...), 8577, range(8, 200))`."""
+    if not callable(build):
+        raise TypeError(f"build must be a function value -> model, got {type(build).__name__}")
+    budget = whole("budget", budget)
     candidates = list(candidates)
     if not candidates:
         raise ValueError("match_budget needs at least one candidate value")
@@ -30,7 +36,13 @@ def match_budget(build, budget, candidates):
 
 def correlation(a, b) -> float:
     """Pearson correlation of two maps; 0 when either is constant (a zero Laplacian)."""
-    a, b = np.ravel(a), np.ravel(b)
+    a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
+    if a.shape != b.shape or a.size < 2:
+        raise ValueError(f"correlation compares two maps of one shape with >= 2 values, got "
+                         f"{a.shape} and {b.shape}")
+    if not (np.isfinite(a).all() and np.isfinite(b).all()):
+        raise ValueError("correlation: the maps hold NaN or infinite values")
+    a, b = a.ravel(), b.ravel()
     if a.std() == 0 or b.std() == 0:
         return 0.0
     return float(np.corrcoef(a, b)[0, 1])
@@ -52,9 +64,8 @@ def derivative_scores(model, signal: Signal) -> dict:
 
 def noisy_copy(signal: Signal, sigma: float, seed: int = 0) -> Signal:
     """The signal plus Gaussian noise of standard deviation `sigma` (value units), seeded."""
-    if not sigma > 0:
-        raise ValueError(f"sigma must be > 0, got {sigma}")
-    gen = torch.Generator().manual_seed(seed)
+    sigma = real("sigma", sigma, low=0.0)
+    gen = torch.Generator().manual_seed(whole("seed", seed, low=0))
     noise = sigma * torch.randn(signal.values.shape, generator=gen).to(signal.values.device)
     return Signal(signal.coords, signal.values + noise, signal.shape, signal.value_range,
                   signal.coord_range, meta={**signal.meta, "noise_sigma": sigma})
@@ -62,7 +73,11 @@ def noisy_copy(signal: Signal, sigma: float, seed: int = 0) -> Signal:
 
 def winners(scores: dict, higher_is_better=True) -> list:
     """The method(s) with the best score (None values never win); ties share the win."""
+    if not isinstance(scores, dict):
+        raise TypeError(f"scores must be a dict method -> score, got {type(scores).__name__}")
     valid = {k: v for k, v in scores.items() if v is not None}
+    if any(isinstance(v, float) and math.isnan(v) for v in valid.values()):
+        raise ValueError(f"scores hold NaN (use None for a method without a score): {valid}")
     if not valid:
         return []
     best = max(valid.values()) if higher_is_better else min(valid.values())
@@ -87,6 +102,10 @@ def check_setting(method, value, steps, max_steps=3000):
     if method not in MAIN_PARAMETERS:
         return f"unknown method {method!r}: choose one of {list(MAIN_PARAMETERS)}"
     what, lo, hi, whole = MAIN_PARAMETERS[method]
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or math.isnan(value):
+        return f"{method}: {what} must be a number, got {value!r}"
+    if isinstance(steps, bool) or not isinstance(steps, (int, float)) or math.isnan(steps):
+        return f"steps must be a whole number from 1 to {max_steps}, got {steps!r}"
     if not lo <= value <= hi:
         return f"{method}: {what} must be between {lo:g} and {hi:g}, got {value:g}"
     if whole and value != int(value):

@@ -1,5 +1,6 @@
 """From a field to a mesh and back: grid evaluation, marching cubes, and surface metrics
 (Chamfer distance, normal consistency, |grad f|, slices) against a shape's exact surface."""
+import numbers
 from dataclasses import dataclass
 
 import numpy as np
@@ -7,6 +8,7 @@ import torch
 from scipy.spatial import cKDTree
 from skimage import measure
 
+from ..checks import real, whole
 from ..diffops import gradient
 from ..evaluation import predict
 from ..grids import grid
@@ -15,9 +17,13 @@ from .shapes import Shape, as_points, check_cloud
 def evaluate_grid(f, n, bound=1.0, chunk=32768) -> np.ndarray:
     """f on an n x n x n grid spanning [-bound, bound]^3 ('ij' order: axis k is coordinate k),
     evaluated `chunk` points at a time (`predict` for a network), as a float32 array."""
-    if int(n) != n or n < 2:
+    if isinstance(n, bool) or not isinstance(n, numbers.Integral):
+        raise TypeError(f"a grid needs a whole number n >= 2 samples a side, got {n!r}")
+    if n < 2:
         raise ValueError(f"a grid needs n >= 2 samples a side, got {n}")
-    coords = grid((int(n),) * 3, (-bound, bound))
+    n = int(n)
+    bound = real("bound", bound, low=0.0)
+    coords = grid((n,) * 3, (-bound, bound))
     values = predict(f, coords, chunk=chunk).cpu()
     return values.reshape((int(n),) * 3).float().numpy()
 
@@ -42,8 +48,11 @@ class Mesh:
 
     def sample(self, n, seed=0):
         """n points uniform by area on the mesh, with their faces' unit normals."""
+        n = whole("n", n)
         nrm, area = self.face_normals()
-        rng = np.random.default_rng(seed)
+        if len(area) == 0 or not area.sum() > 0:
+            raise ValueError("the mesh has no faces of positive area to sample")
+        rng = np.random.default_rng(whole("seed", seed, low=0))
         f = rng.choice(len(area), size=n, p=area / area.sum())
         r1, r2 = rng.random(n), rng.random(n)
         s = np.sqrt(r1)
@@ -56,6 +65,7 @@ def extract_mesh(volume, bound=1.0, level=0.0) -> Mesh:
     """The `level` set of a field sampled on a cubic grid over [-bound, bound]^3 (as from
     `evaluate_grid`), by scikit-image's marching cubes; faces are oriented so that their normals
     point towards increasing values (outwards for an SDF)."""
+    bound, level = real("bound", bound, low=0.0), real("level", level)
     vol = np.asarray(volume, dtype=np.float32)
     if vol.ndim != 3:
         raise ValueError(f"marching cubes needs a 3-D grid of values, got shape {vol.shape}")
@@ -144,6 +154,10 @@ def gradient_norms(f, points, chunk=16384) -> np.ndarray:
 def slice_field(f, axis=2, value=0.0, n=160, bound=1.0) -> np.ndarray:
     """f on the plane x_axis = value, an (n, n) array over the other two coordinates (in
     increasing order: e.g. axis 2 gives rows x0, columns x1)."""
+    if isinstance(axis, bool) or axis not in (0, 1, 2):
+        raise ValueError(f"axis must be 0, 1 or 2 (the coordinate held at `value`), got {axis!r}")
+    value, bound = real("value", value), real("bound", bound, low=0.0)
+    n = whole("n", n, low=2)
     plane = grid((n, n), (-bound, bound))
     coords = torch.zeros(n * n, 3)
     others = [k for k in range(3) if k != axis]

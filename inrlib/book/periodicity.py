@@ -3,12 +3,14 @@ chunked renders of a model far outside its training domain, 2D autocorrelation a
 off-centre peak, shift (period) errors, and a measure of linear extrapolation.
 """
 import math
+import numbers
 from fractions import Fraction
 
 import numpy as np
 import torch
 
 from ..activations import is_sine
+from ..checks import real, whole
 from ..evaluation import predict
 
 
@@ -55,7 +57,7 @@ def siren_period(model, axis: int = 0):
         raise ValueError("siren_period needs an INR with a sine-family activation (its waves' "
                          "odd harmonics keep the fundamental's period) and no encoding")
     w = linears[0].weight.detach().double().cpu()
-    if not 0 <= axis < w.shape[1]:
+    if isinstance(axis, bool) or not isinstance(axis, int) or not 0 <= axis < w.shape[1]:
         raise ValueError(f"axis must be in [0, {w.shape[1]}), got {axis}")
     omega = Fraction(float(acts[0].omega))
     col = w[:, axis].numpy()
@@ -68,8 +70,12 @@ def siren_period(model, axis: int = 0):
 def render_window(model, extent: float, n: int, center=(0.0, 0.0), chunk: int = 65536) -> np.ndarray:
     """Evaluate a 2D-input, 1-output model on an n x n grid over [c - extent, c + extent]^2
     (axis 0 of the array is coordinate 0), `chunk` points at a time: bounded memory."""
-    if not extent > 0 or int(n) != n or n < 2:
-        raise ValueError(f"render needs extent > 0 and n >= 2 samples, got extent={extent}, n={n}")
+    if isinstance(extent, bool) or not isinstance(extent, numbers.Real) or not math.isfinite(extent) \
+            or not extent > 0 or isinstance(n, bool) or not isinstance(n, numbers.Integral) or n < 2:
+        raise ValueError(f"render needs extent > 0 and n >= 2 samples, got extent={extent!r}, n={n!r}")
+    chunk = whole("chunk", chunk)
+    if len(center) != 2 or not all(math.isfinite(float(v)) for v in center):
+        raise ValueError(f"center must be two finite numbers, got {center!r}")
     if getattr(model, "in_features", 2) != 2:
         raise ValueError(f"render draws 2D-input models, this one takes {model.in_features} coordinates")
     n = int(n)
@@ -105,7 +111,7 @@ def autocorrelation(img, max_lag=None) -> np.ndarray:
     if not np.any(a):
         raise ValueError("the image is constant: its autocorrelation is undefined")
     n0, n1 = a.shape
-    m = min(n0, n1) // 2 if max_lag is None else int(max_lag)
+    m = min(n0, n1) // 2 if max_lag is None else whole("max_lag", max_lag)
     if not 1 <= m < min(n0, n1):
         raise ValueError(f"max_lag must be in [1, {min(n0, n1) - 1}], got {max_lag}")
     s = (2 * n0, 2 * n1)
@@ -122,7 +128,13 @@ def central_lobe_radius(acf, level: float = 0.5) -> float:
     from scipy import ndimage
 
     acf = np.asarray(acf)
+    level = real("level", level)
+    if acf.ndim != 2 or acf.shape[0] % 2 == 0 or acf.shape[1] % 2 == 0:
+        raise ValueError(f"expected an autocorrelation of odd shape (2m+1, 2m+1), got {acf.shape}")
     c0, c1 = acf.shape[0] // 2, acf.shape[1] // 2
+    if not acf[c0, c1] >= level:
+        raise ValueError(f"the zero lag's value {acf[c0, c1]:.3g} is below level={level}: pass an "
+                         "autocorrelation (value 1 at the centre) and a level <= 1")
     labels, _ = ndimage.label(acf >= level)
     yy, xx = np.nonzero(labels == labels[c0, c1])
     return float(np.hypot(yy - c0, xx - c1).max())
@@ -139,7 +151,7 @@ def off_centre_peak(acf, exclude=None):
     if acf.ndim != 2 or acf.shape[0] % 2 == 0 or acf.shape[1] % 2 == 0:
         raise ValueError(f"expected an autocorrelation of odd shape (2m+1, 2m+1), got {acf.shape}")
     c0, c1 = acf.shape[0] // 2, acf.shape[1] // 2
-    exclude = central_lobe_radius(acf) + 1 if exclude is None else float(exclude)
+    exclude = central_lobe_radius(acf) + 1 if exclude is None else real("exclude", exclude, 0.0, strict=False)
     yy, xx = np.mgrid[:acf.shape[0], :acf.shape[1]]
     outside = np.hypot(yy - c0, xx - c1) > exclude
     if not outside.any():
@@ -160,6 +172,8 @@ def shift_error(model, coords, shift, chunk: int = 65536) -> float:
     if coords.dim() != 2:
         raise ValueError(f"coords must be an (N, d) array, got shape {tuple(coords.shape)}")
     s = torch.as_tensor(shift, dtype=coords.dtype).reshape(-1)
+    if not torch.isfinite(s).all():
+        raise ValueError(f"shift must be finite, got {shift!r}")
     if s.numel() not in (1, coords.shape[1]):
         raise ValueError(f"shift has {s.numel()} components for {coords.shape[1]}-d coordinates")
     has_params = isinstance(model, torch.nn.Module) and any(True for _ in model.parameters())
@@ -193,8 +207,9 @@ def ray_linearity(model, radii=(25.0, 50.0), n_rays: int = 64, n_samples: int = 
     `n_samples` distances in `radii`, and return linear_fit_residual per ray: how far each
     profile is from a straight line. A ReLU network is piecewise linear, so far enough out
     almost every ray lies in one linear piece and its residual is rounding-level."""
-    r0, r1 = radii
-    if not 0 <= r0 < r1 or n_rays < 1 or n_samples < 3:
+    r0, r1 = (real(f"radii[{i}]", r) for i, r in enumerate(radii))
+    n_rays, n_samples = whole("n_rays", n_rays), whole("n_samples", n_samples, low=3)
+    if not 0 <= r0 < r1:
         raise ValueError(f"need 0 <= r0 < r1, n_rays >= 1, n_samples >= 3; got radii={radii}, "
                          f"n_rays={n_rays}, n_samples={n_samples}")
     gen = torch.Generator().manual_seed(seed)

@@ -10,6 +10,7 @@ Laplacian up to a harmonic function: `align` removes those before a PSNR is meas
 import numpy as np
 import torch
 
+from ..checks import flag, real, whole
 from ..diffops import gradient, laplacian
 from ..evaluation import predict
 from ..losses import Loss, check_finite, check_weights
@@ -38,6 +39,8 @@ def derivative_targets(image: Signal, value_weight=None) -> torch.Tensor:
         w = torch.as_tensor(np.asarray(value_weight, dtype=np.float32)).reshape(-1, 1)
         if w.shape[0] != img.size:
             raise ValueError(f"value_weight has {w.shape[0]} entries for {img.size} pixels")
+        if not torch.isfinite(w).all() or (w < 0).any():
+            raise ValueError("value_weight must be finite and >= 0 (0: no value term at a pixel)")
         cols.append(w)
     return torch.cat(cols, dim=1).float().to(image.values.device)
 
@@ -51,6 +54,8 @@ def target_scales(targets: torch.Tensor) -> dict:
 
 
 def _check_packed(targets):
+    if not torch.is_tensor(targets):
+        raise TypeError(f"targets must be a tensor from derivative_targets, got {type(targets).__name__}")
     if targets.dim() != 2 or targets.shape[1] not in (4, 5):
         raise ValueError("expected packed targets (N, 4) [value, g0, g1, lap] or (N, 5) with a "
                          f"value-weight column, got {tuple(targets.shape)}; use derivative_targets")
@@ -87,6 +92,7 @@ class DerivativeLoss(Loss):
     def __init__(self, targets: torch.Tensor, value=1.0, grad=0.0, lap=0.0, normalise=True):
         _check_packed(targets)
         check_finite(targets)
+        normalise = flag("normalise", normalise)
         w = check_weights({"value": value, "grad": grad, "lap": lap}, TERMS)
         self.scales = target_scales(targets) if normalise else dict.fromkeys(TERMS, 1.0)
         self.need = {t: bool((w[t] > 0).any()) for t in TERMS}
@@ -105,8 +111,7 @@ def derivative_loss(targets: torch.Tensor, value=1.0, grad=0.0, lap=0.0,
 
 def harmonic_basis(coords, degree: int) -> torch.Tensor:
     """(N, 2 degree + 1) harmonic polynomials of 2-d coords: 1, Re and Im of (x0 + i x1)^n, n <= degree."""
-    if int(degree) != degree or degree < 0:
-        raise ValueError(f"degree must be a whole number >= 0, got {degree}")
+    degree = whole("degree", degree, low=0)
     c = torch.as_tensor(coords).detach().double().cpu()
     if c.dim() != 2 or c.shape[1] != 2:
         raise ValueError(f"harmonic_basis needs (N, 2) coordinates, got {tuple(c.shape)}")
@@ -201,8 +206,11 @@ def layer_outputs(model, coords) -> list:
 def near_zero_fraction(values, threshold=0.1) -> float:
     """Fraction of |values| below `threshold`: how sparse a layer's outputs are."""
     v = np.asarray(values)
+    threshold = real("threshold", threshold, low=0.0)
     if v.size == 0:
-        raise ValueError("no values")
+        raise ValueError("near_zero_fraction: no values")
+    if not np.isfinite(v).all():
+        raise ValueError("near_zero_fraction: the values hold NaN or infinite entries")
     return float(np.mean(np.abs(v) < threshold))
 
 

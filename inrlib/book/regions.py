@@ -12,6 +12,7 @@ import torch
 from torch import nn
 from torch.func import functional_call, grad, vmap
 
+from ..checks import whole
 from ..evaluation import predict
 from ..grids import grid
 
@@ -73,6 +74,7 @@ def region_image(patterns, shape, seed=0) -> np.ndarray:
     """Pattern ids on a grid of `shape`, relabelled in random order so that neighbouring regions
     get unrelated colours; plot with a cyclic or qualitative colour map."""
     ids, n = pattern_ids(patterns)
+    shape = tuple(whole(f"shape[{i}]", s) for i, s in enumerate(shape))
     if ids.size != int(np.prod(shape)):
         raise ValueError(f"{ids.size} patterns do not fill a grid of shape {tuple(shape)}")
     perm = np.random.default_rng(seed).permutation(n)
@@ -84,9 +86,12 @@ def dead_neurons(patterns, per_layer=None) -> int:
 
     With `per_layer=width` (int), returns a list of counts, one per layer of that width."""
     p = torch.as_tensor(patterns)
+    if p.dtype != torch.bool or p.dim() != 2:
+        raise ValueError(f"patterns must be a bool (N, neurons) array, got {p.dtype} {tuple(p.shape)}")
     dead = ~p.any(dim=0)
     if per_layer is None:
         return int(dead.sum())
+    per_layer = whole("per_layer", per_layer)
     if dead.numel() % per_layer:
         raise ValueError(f"{dead.numel()} neurons do not split into layers of {per_layer}")
     return dead.reshape(-1, per_layer).sum(1).tolist()
@@ -97,12 +102,15 @@ def encoding_slice(model, point, dims, n=128, span=(-1.0, 1.0)) -> torch.Tensor:
     `span` and the others stay fixed: (n*n, features), row-major with feature i along axis 0."""
     if model.encoding is None:
         raise ValueError("this model has no input encoding; its input space is the coordinate space")
+    n = whole("n", n, low=2)
     point = torch.as_tensor(point, dtype=torch.float32).reshape(1, -1)
+    if point.shape[1] != model.in_features:
+        raise ValueError(f"point must have {model.in_features} coordinates, got {point.shape[1]}")
     with torch.no_grad():
         base = model.encoding(point.to(next(model.parameters()).device)).cpu()[0]
     i, j = dims
     f = base.numel()
-    if not (0 <= i < f and 0 <= j < f) or i == j:
+    if not (isinstance(i, int) and isinstance(j, int)) or not (0 <= i < f and 0 <= j < f) or i == j:
         raise ValueError(f"dims must be two different feature indices in [0, {f}), got {dims}")
     plane = grid((n, n), span)
     out = base.repeat(n * n, 1)
@@ -119,10 +127,11 @@ def sample_pairs(shape, n_pairs, kind, patch=None, seed=0):
     side, at least 2); kind="distant": points in opposite quadrants, more than a quarter of the
     side apart along each axis. Returns (idx_a, idx_b), int64 arrays of n_pairs.
     """
-    h, w = shape
-    rng = np.random.default_rng(seed)
+    h, w = (whole(f"shape[{i}]", s) for i, s in enumerate(shape))
+    n_pairs = whole("n_pairs", n_pairs)
+    rng = np.random.default_rng(whole("seed", seed, low=0))
     if kind == "local":
-        patch = patch or max(2, min(h, w) // 10)
+        patch = max(2, min(h, w) // 10) if patch is None else whole("patch", patch)
         if not 2 <= patch <= min(h, w):
             raise ValueError(f"patch must be between 2 and {min(h, w)}, got {patch}")
         r0 = rng.integers(0, h - patch + 1, n_pairs)
@@ -146,6 +155,9 @@ def hamming_distances(patterns, idx_a, idx_b) -> np.ndarray:
     """Number of ReLUs whose on/off state differs between inputs idx_a[p] and idx_b[p]."""
     p = torch.as_tensor(patterns)
     a, b = torch.as_tensor(idx_a), torch.as_tensor(idx_b)
+    if a.shape != b.shape or a.dim() != 1:
+        raise ValueError(f"idx_a and idx_b must be 1-d and of one length, got {tuple(a.shape)}, "
+                         f"{tuple(b.shape)}")
     return (p[a] != p[b]).sum(1).numpy()
 
 
@@ -154,8 +166,10 @@ def per_sample_gradients(model, coords, target, chunk=1024) -> torch.Tensor:
 
     Computed with torch.func (vmap of grad over the samples), `chunk` samples at a time.
     """
-    if coords.shape[0] != target.shape[0]:
-        raise ValueError(f"{coords.shape[0]} coordinates but {target.shape[0]} targets")
+    if coords.dim() != 2 or target.dim() != 2 or coords.shape[0] != target.shape[0]:
+        raise ValueError(f"per_sample_gradients needs coords (N, d) and target (N, C), got "
+                         f"{tuple(coords.shape)} and {tuple(target.shape)}")
+    chunk = whole("chunk", chunk)
     dev = next(model.parameters()).device
     params = {k: v.detach() for k, v in model.named_parameters()}
     buffers = {k: v.detach() for k, v in model.named_buffers()}

@@ -6,6 +6,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from ..checks import real, whole
 from .meshes import gradient_field
 
 def _camera(elev, azim):
@@ -33,6 +34,19 @@ def render(volume, bound=1.0, f=None, size=200, elev=30.0, azim=35.0, step=None,
     vol = torch.as_tensor(np.asarray(volume, dtype=np.float32))
     if vol.dim() != 3 or min(vol.shape) < 2:
         raise ValueError(f"render needs a 3-D grid of values, got shape {tuple(vol.shape)}")
+    if len(set(vol.shape)) != 1:
+        raise ValueError(f"render needs a cubic grid (n, n, n) as from evaluate_grid, got "
+                         f"{tuple(vol.shape)}")
+    if not torch.isfinite(vol).all():
+        raise ValueError("render: the grid holds NaN or infinite values")
+    bound, size = real("bound", bound, low=0.0), whole("size", size, low=2)
+    elev, azim = real("elev", elev), real("azim", azim)
+    if abs(elev) >= 90:
+        raise ValueError(f"elev must be strictly between -90 and 90 degrees, got {elev}")
+    if step is not None:
+        step = real("step", step, low=0.0)
+    if len(light) != 3 or not any(float(v) for v in light):
+        raise ValueError(f"light must be a non-zero (right, up, towards-viewer) triple, got {light!r}")
     n = vol.shape[0]
     step = step or bound / (n - 1)
     d, right, up = (torch.tensor(v, dtype=torch.float32) for v in _camera(elev, azim))

@@ -7,6 +7,7 @@ chapter shows) and a fresh batch of off-surface points is drawn inside the loss 
 import torch
 
 from ..diffops import gradient
+from ..checks import real, whole
 from ..losses import Loss, check_weights
 
 # The SDF loss's weights, per term (see sdf_loss). Starting point: the SIREN paper's values
@@ -61,10 +62,10 @@ class SDFLoss(Loss):
 
     def __init__(self, weights=None, alpha=ALPHA, n_off=None, bound=1.0, seed=0):
         self.weights = check_weights(WEIGHTS if weights is None else weights, TERMS, "SDF loss")
-        if not alpha > 0:
-            raise ValueError(f"alpha must be > 0, got {alpha}")
+        alpha, bound = real("alpha", alpha, low=0.0), real("bound", bound, low=0.0)
+        n_off = None if n_off is None else whole("n_off", n_off)
         self.alpha, self.n_off, self.bound = alpha, n_off, bound
-        self.gen = torch.Generator().manual_seed(int(seed))
+        self.gen = torch.Generator().manual_seed(whole("seed", seed, low=0))
 
     def terms(self, net, coords, target) -> dict:
         if target is None or target.shape[-1] != 3 or target.shape[-2] != coords.shape[-2]:

@@ -17,6 +17,7 @@ import torch
 from scipy import stats as _st
 
 from ..activations import Sine
+from ..checks import real, whole
 
 
 def _np1d(x, max_samples=None, seed=0) -> np.ndarray:
@@ -51,6 +52,9 @@ def arcsine_cdf(y):
 def ks_distance(x, cdf, max_samples=200_000) -> float:
     """sup_t |F_n(t) - cdf(t)|, the Kolmogorov-Smirnov statistic (no p-value: that is costly
     and, for correlated values, meaningless)."""
+    if not callable(cdf):
+        raise TypeError(f"cdf must be a function t -> F(t), got {type(cdf).__name__}")
+    max_samples = whole("max_samples", max_samples)
     x = np.sort(_np1d(x, max_samples))
     f = cdf(x)
     n = x.size
@@ -59,8 +63,7 @@ def ks_distance(x, cdf, max_samples=200_000) -> float:
 
 def ks_normal(x, mean=0.0, std=1.0, max_samples=200_000) -> float:
     """Kolmogorov-Smirnov distance between the values' distribution and N(mean, std^2)."""
-    if not std > 0:
-        raise ValueError(f"std must be > 0, got {std}")
+    mean, std = real("mean", mean), real("std", std, low=0.0)
     return ks_distance(x, lambda t: _st.norm.cdf(t, mean, std), max_samples)
 
 
@@ -80,8 +83,7 @@ def spectrum(values, spacing: float):
         v = v[:, None]
     if v.dim() != 2 or v.shape[0] < 4:
         raise ValueError(f"spectrum needs (N >= 4 samples, K units), got shape {tuple(v.shape)}")
-    if not spacing > 0:
-        raise ValueError(f"spacing must be > 0, got {spacing}")
+    spacing = real("spacing", spacing, low=0.0)
     v = v - v.mean(0, keepdim=True)
     power = (torch.fft.rfft(v, dim=0).abs() ** 2).mean(1) / v.shape[0]
     return np.fft.rfftfreq(v.shape[0], d=spacing), power.double().numpy()
@@ -156,6 +158,8 @@ def steps_to_thresholds(histories, thresholds) -> np.ndarray:
     """(runs, thresholds) array: first step at which each run's loss <= threshold; NaN if never."""
     if not len(thresholds):
         raise ValueError("give at least one threshold")
+    for t in thresholds:
+        real("threshold", t, low=0.0)
     return np.array([[np.nan if (s := h.steps_to(mse=t)) is None else s for t in thresholds]
                      for h in histories], dtype=float)
 
@@ -185,7 +189,12 @@ def summarize_thresholds(groups: dict, thresholds, seconds_per_step=None) -> lis
 
 def median_frequency(freqs, power) -> float:
     """Frequency below which half of the power lies (the zero frequency left out)."""
-    freqs, power = np.asarray(freqs)[1:], np.asarray(power)[1:]
+    freqs, power = np.asarray(freqs), np.asarray(power)
+    if freqs.shape != power.shape or freqs.ndim != 1:
+        raise ValueError(f"freqs and power must be 1-d of one length, got {freqs.shape}, {power.shape}")
+    if not (np.isfinite(freqs).all() and np.isfinite(power).all()):
+        raise ValueError("median_frequency: freqs or power hold NaN or infinite values")
+    freqs, power = freqs[1:], power[1:]
     if freqs.size == 0 or not np.all(power >= 0) or power.sum() <= 0:
         raise ValueError("median_frequency needs a non-negative spectrum with some power above zero frequency")
     c = np.cumsum(power)
