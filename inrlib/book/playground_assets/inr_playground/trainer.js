@@ -154,22 +154,18 @@
   }
 
   // ------------------------------------------------------------------ fast layers
-  // A sine whose argument is first reduced to r in [-pi, pi] (Cody-Waite: 2 pi = 6.28125 +
-  // 0.00193..., the first part short enough that k * 6.28125 is exact), then an odd polynomial
-  // of degree 11 in r; its derivative, cos, is an even polynomial of degree 10 in r^2, which
-  // the forward pass leaves for the backward. Coefficients: least squares on 4000 Chebyshev
-  // nodes of [-pi, pi] (numpy), max error 6e-7 (sin) and 8e-7 (cos) in float32. Elementwise
-  // multiply-adds run at SIMD speed on the WASM backend, where tf.sin costs about 35 ns an
-  // element: 17 cheap passes forward and 11 backward instead.
-  const TWO_PI_HI = 6.28125, TWO_PI_LO = 0.0019353071795864769, INV_TWO_PI = 0.15915494309189535;
-  const SIN_C = [0.9999995827674866, -0.16666552424430847, 0.00833240244537592,
-                 -0.00019808630167972296, 2.69971064881247e-06, -2.036208179845289e-08];
+  // A sine whose argument is first reduced to r in [-pi, pi] (r = z - k fl32(2 pi), k the
+  // nearest whole number of turns; error below 5e-6 for |z| < 100), then an odd polynomial of
+  // degree 9 in r; its derivative, cos, is an even polynomial of degree 10 in r^2, which the
+  // forward pass leaves for the backward. Coefficients: least squares on 4000 Chebyshev nodes
+  // of [-pi, pi] (numpy), max error 6e-6 (sin) and 8e-7 (cos). Elementwise multiply-adds run
+  // at SIMD speed on the WASM backend, where tf.sin costs about 35 ns an element: 14 cheap
+  // passes forward and 11 backward instead.
+  const TWO_PI = 6.2831854820251465, INV_TWO_PI = 0.15915494309189535;
+  const SIN_C = [0.9999791383743286, -0.1666240096092224, 0.008308847434818745,
+                 -0.00019263131252955645, 2.1470298179337988e-06];
   const COS_C = [0.9999992251396179, -0.4999942183494568, 0.041659776121377945,
                  -0.001385878655128181, 2.420289456495084e-05, -2.1972753927457234e-07];
-  // How sine layers compute: 'poly' (the default), the polynomials above as tensor ops, or
-  // 'tf': tf.sin and tf.cos (for comparison: 2 to 3 times slower on WASM). A sine computed in a
-  // JavaScript loop over the tensor's data was measured too: slower than either on WASM.
-  let SINE_MODE = 'poly';
   function horner(c, x) {
     let p = tf.add(tf.mul(x, c[c.length - 1]), c[c.length - 2]);
     for (let i = c.length - 3; i >= 0; i--) p = tf.add(tf.mul(p, x), c[i]);
@@ -178,14 +174,18 @@
   // {y: sin(z), keep: what sineGrad needs}
   function sine(z) {
     if (SINE_MODE === 'tf') return {y: tf.sin(z), keep: z};
-    const k = tf.round(tf.mul(z, INV_TWO_PI));
-    const r = tf.sub(tf.sub(z, tf.mul(k, TWO_PI_HI)), tf.mul(k, TWO_PI_LO));
+    const r = tf.sub(z, tf.mul(tf.round(tf.mul(z, INV_TWO_PI)), TWO_PI));
     const r2 = tf.square(r);
     return {y: tf.mul(horner(SIN_C, r2), r), keep: r2};
   }
   function sineGrad(keep) {
     return SINE_MODE === 'tf' ? tf.cos(keep) : horner(COS_C, keep);
   }
+
+  // How sine layers compute: 'poly' (the default), the polynomials above as tensor ops, or
+  // 'tf': tf.sin and tf.cos (for comparison: 2 to 3 times slower on WASM). A sine computed in a
+  // JavaScript loop over the tensor's data was measured too: slower than either on WASM.
+  let SINE_MODE = 'poly';
 
   const ones = {};
   function onesRow(n) {  // kept across steps (one per size), outside every tidy
@@ -210,7 +210,11 @@
       if (act === 'sine') dz = tf.mul(dy, sineGrad(z));
       else if (act === 'relu') dz = tf.mul(dy, tf.step(z));
       // the bias gradient as a product with a row of ones: 30x faster than tf.sum(dz, 0) on WASM
-      let dW = tf.matMul(hT || tf.transpose(h), dz);
+      // with one output (the last layer of a grey image) dz^T is a free reshape, and dW^T = dz^T h
+      // saves transposing h
+      let dW = dz.shape[1] === 1 && !hT
+        ? tf.reshape(tf.matMul(tf.reshape(dz, [1, dz.shape[0]]), h), [h.shape[1], 1])
+        : tf.matMul(hT || tf.transpose(h), dz);
       let db = tf.reshape(tf.matMul(onesRow(dz.shape[0]), dz), [dz.shape[1]]);
       if (omega !== 1) { dW = tf.mul(dW, omega); db = tf.mul(db, omega); }
       const dh = wantH ? tf.matMul(dz, tf.transpose(Wf)) : null;
@@ -593,7 +597,8 @@
     }
 
     // Yield to the browser between steps (a MessageChannel message does not suffer the 4 ms
-    // clamp of nested setTimeout); every 100 ms give the page a full frame to repaint.
+    // clamp of nested setTimeout), so input is handled between any two steps; every 200 ms
+    // wait for an animation frame, so that the page repaints.
     const chan = new MessageChannel(), waiting = [];
     chan.port1.onmessage = () => { const r = waiting.shift(); if (r) r(); };
     const yieldNow = () => new Promise(r => { waiting.push(r); chan.port2.postMessage(0); });
@@ -636,14 +641,14 @@
           state.psnr.push(10 * Math.log10(data.data_range * data.data_range / Math.max(lv, 1e-20)));
           const now = performance.now();
           const last = state.step >= state.cfg.steps;
-          if (now - lastDraw > 150 || last) {
+          if (now - lastDraw > 250 || last) {  // about 4 redraws a second
             pred = await p.data();
             state.stepsPerSecond = (state.step - s0) / ((now - t0) / 1000);
             draw(false);
             lastDraw = performance.now();
           }
           p.dispose();
-          if (performance.now() - lastFrame > 100) { await frame(); lastFrame = performance.now(); }
+          if (performance.now() - lastFrame > 200) { await frame(); lastFrame = performance.now(); }
           else await yieldNow();
         }
       } catch (e) {
