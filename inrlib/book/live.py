@@ -190,7 +190,7 @@ class TrainingView:
         if steps < 1 or int(steps) != steps or (every is not None and (every < 1 or int(every) != every)):
             raise ValueError(f"steps and every must be whole numbers >= 1, got {steps} and {every}")
         signal = data if isinstance(data, inr.Signal) else None
-        if signal is None and not (isinstance(data, tuple) and len(data) == 2):
+        if signal is None and not (isinstance(data, (tuple, list)) and len(data) == 2):
             raise TypeError(f"data must be a Signal or a (coords, target) pair, got {type(data).__name__}")
         image = signal is not None and len(signal.shape) == 2
         if picture and not image:
