@@ -322,7 +322,8 @@ def playground(signal, models=None, *, lr=None, steps: int = 300, controls=None,
         "target": _b64(values.detach().float().cpu().numpy()),
         "value_range": [float(v) for v in signal.value_range],
         "coord_range": [float(v) for v in signal.coord_range],
-        "data_range": float(signal.data_range),
+        # the PSNR's data range, as inr.fit takes it from a Signal: the width of its value range
+        "data_range": float(signal.value_range[1] - signal.value_range[0]),
         "models": {kind: {"label": label, "spec": _spec(m), "lr": lr_of(label, m), "init": _init(m)}
                    for kind, (label, m) in by_kind.items()},
         "controls": controls, "defaults": defaults, "freqs": freqs, "extent": extent,

@@ -641,7 +641,13 @@
           state.psnr.push(10 * Math.log10(data.data_range * data.data_range / Math.max(lv, 1e-20)));
           const now = performance.now();
           const last = state.step >= state.cfg.steps;
-          if (now - lastDraw > 250 || last) {  // about 4 redraws a second
+          const redraw = now - lastDraw > 250 || last;  // about 4 redraws a second
+          // the per-frequency residuals are sampled about 100 times a run, drawn or not
+          if (P.freq && (state.step % Math.max(1, Math.floor(state.cfg.steps / 100)) === 0 || redraw)) {
+            pred = await p.data();
+            trackFrequencies();
+          }
+          if (redraw) {
             pred = await p.data();
             state.stepsPerSecond = (state.step - s0) / ((now - t0) / 1000);
             draw(false);
@@ -682,6 +688,10 @@
       return {shape: shp, xs, vals: net.predict(xs, n), lo: mid - half, hi: mid + half};
     }
 
+    function trackFrequencies() {  // the residual at each frequency of the prediction of this step
+      const last = state.freqSteps[state.freqSteps.length - 1];
+      if (last !== state.step) { state.freqSteps.push(state.step); state.freqAmps.push(freqResiduals()); }
+    }
     function freqResiduals() {  // relative residual amplitude at each known frequency
       const n = N, out = [];
       for (const f of data.freqs) {
@@ -744,8 +754,7 @@
         const xlo = view ? view.lo : data.coord_range[0], xhi = view ? view.hi : data.coord_range[1];
         plotLines(P.signal.c, series, {xlo, xhi, title: 'target (grey), network (red)', band, digits: 2});
         if (P.freq && pred) {
-          const last = state.freqSteps[state.freqSteps.length - 1];
-          if (last !== state.step) { state.freqSteps.push(state.step); state.freqAmps.push(freqResiduals()); }
+          trackFrequencies();
           drawHeat(P.freq.c, state.freqSteps, state.freqAmps, data.freqs, xmax);
         }
       }
