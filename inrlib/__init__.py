@@ -17,9 +17,10 @@ from .evaluation import predict
 from .losses import Loss
 from .metrics import mse, psnr, psnr_from_mse, snr, ssim
 from .models import INR, ModelConfig, relu_mlp, siren
-from .signals import Signal, data_file, image_gradient, image_laplacian, load_audio, load_image
+from .signals import Signal, image_gradient, image_laplacian, load_image
 from .sweep import sweep
 from .training import History, fit, fit_many
+from .wav import data_file, load_audio
 
 __version__ = "0.2.0"
 

@@ -46,3 +46,13 @@ def one_of(name: str, value, choices) -> object:
     if not isinstance(value, str) or value not in choices:
         raise ValueError(f"{name} must be one of {sorted(choices)}, got {value!r}")
     return value
+
+
+def span(name: str, value) -> tuple:
+    """A (low, high) pair of finite numbers with low < high."""
+    if isinstance(value, (str, bytes)) or not hasattr(value, "__len__") or len(value) != 2:
+        raise TypeError(f"{name} must be a (low, high) pair of numbers, got {value!r}")
+    lo, hi = (real(f"{name}[{i}]", v) for i, v in enumerate(value))
+    if not hi > lo:
+        raise ValueError(f"{name} must be (low, high) with low < high, got {tuple(value)}")
+    return lo, hi

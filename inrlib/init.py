@@ -118,8 +118,4 @@ def siren_scheme(first: str = "uniform", first_scale: float = 1.0, hidden: str =
                 k = first_bias_scale if (is_first and first_bias_scale is not None) else bias_scale
                 linear.bias.mul_(k)
 
-    scheme.settings = dict(first=first, first_scale=first_scale, hidden=hidden,
-                           hidden_scale=hidden_scale, divide_by_omega=divide_by_omega,
-                           bias_scale=bias_scale, bias_phase=bias_phase,
-                           first_bias_scale=first_bias_scale)
     return scheme

@@ -538,7 +538,7 @@ def test_shipped_clips_load_by_name_and_path():
     by_path = inr.load_audio(inr.data_file("music.wav"), seconds=0.25)
     assert torch.equal(by_name.values, by_path.values) and by_name.sample_rate == 16000
     assert inr.data_file("README.md").read_text().startswith("# Data")
-    assert inr.signals.audio_names() == ("music", "speech")
+    assert inr.wav.audio_names() == ("music", "speech")
 
 
 def test_psnr_of_a_perfect_fit_is_infinite_and_valid_calls_still_work():

@@ -100,6 +100,7 @@ def test_data_travels_in_the_wheel(tmp_path):
     src, dist = tmp_path / "src", tmp_path / "dist"  # a copy: setuptools builds in its source tree
     shutil.copytree(ROOT / "inrlib", src / "inrlib",
                     ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
+    shutil.copytree(ROOT / "data", src / "data")
     for name in ("pyproject.toml", "README.md", "LICENSE"):
         if (ROOT / name).exists():
             shutil.copy(ROOT / name, src / name)
