@@ -85,3 +85,14 @@ def test_api_names_in_prose_must_exist():
     assert pagecheck.prose_problems("Fit it with `inr.fit` and `poisson.derivative_loss`.") == []
     bad = pagecheck.prose_problems("Build targets with `inr.derivative_targets` and `sdf.nope`.")
     assert len(bad) == 2 and "inr.derivative_targets" in bad[0]
+
+
+def test_a_figure_legend_in_a_plot_is_not_a_problem_but_text_on_another_axes_is():
+    fig, axes = plt.subplots(1, 2, figsize=(7, 3), dpi=100)
+    for ax in axes:
+        ax.plot([0, 1], label="a line")
+    fig.legend(loc="upper left", bbox_to_anchor=(0.08, 0.9))
+    fig.tight_layout()
+    assert pagecheck.figure_problems(fig) == []
+    axes[0].text(1.6, 0.5, "stray note", transform=axes[0].transData)  # lands on the right plot
+    assert any("'stray note' lies on axes" in p for p in pagecheck.figure_problems(fig))

@@ -79,7 +79,11 @@ def figure_problems(fig, scale: float | None = None, name: str = "figure") -> li
             twins = all(abs(u - v) < 1 for u, v in zip(boxes[a].extents, boxes[b].extents))
             if not twins and _overlap(boxes[a], boxes[b], slack=2.0):
                 problems.append(f"{name}: axes {_label(a)!r} and {_label(b)!r} overlap")
+    # a figure-level legend may sit in a plot's empty corner; a legend of one axes on another may not
+    free = {id(t) for leg in fig.legends for t in [*leg.get_texts(), leg.get_title()]}
     for t, box in texts:
+        if id(t) in free:
+            continue
         for ax in axes:
             if ax is not t.axes and _inside_plot(box, boxes[ax]) and not _twin(ax, t.axes, boxes):
                 problems.append(f"{name}: text {t.get_text()[:30]!r} lies on axes {_label(ax)!r}")

@@ -1,6 +1,10 @@
-"""How big the book's experiments are: the `quick` (CPU, CI) and `full` (GPU, paper size) profiles."""
+"""How big the book's experiments are: the `quick` (CPU, CI) and `full` (GPU, paper size) profiles,
+and each chapter's own sizes for both (`sizes`), which its page states at the top."""
 import os
+import time
 from dataclasses import dataclass, replace
+
+import torch
 
 from ..device import device
 
@@ -50,3 +54,38 @@ def get_profile(name: str | None = None) -> Profile:
         raise ValueError(f"unknown profile {name!r}; choose one of {sorted(PROFILES)} "
                          f"(set with the {PROFILE_ENV} environment variable)")
     return PROFILES[name]
+
+
+class Sizes:
+    """A chapter's sizes in both profiles: `sizes(image=(48, 256), steps=(200, 1000))` gives
+    `.image == 48` in the quick profile and 256 in the full one. Displayed, it is the line at the
+    top of the page that says what the page shows: the profile, device and date of this run, its
+    sizes, and what the other profile uses."""
+
+    LABELS = {"image": "{}-pixel training images", "width": "width {}", "depth": "depth {}",
+              "steps": "{} steps", "seconds": "{} s of audio", "sweep_steps": "{} steps per sweep"}
+
+    def __init__(self, profile: Profile, **pairs):
+        for name, pair in pairs.items():
+            if not isinstance(pair, tuple) or len(pair) != 2:
+                raise ValueError(f"{name} must be a (quick, full) pair, got {pair!r}")
+        self.profile, self.pairs = profile, pairs
+        for name, (quick, full) in pairs.items():
+            setattr(self, name, profile.select(quick=quick, full=full))
+
+    def _describe(self, which: int) -> str:
+        return ", ".join(self.LABELS.get(n, n + " {}").format(p[which]) for n, p in self.pairs.items())
+
+    def _repr_markdown_(self) -> str:
+        dev = device()
+        where = torch.cuda.get_device_name(dev) if dev.type == "cuda" else "a CPU"
+        now, other = (0, 1) if self.profile.name == "quick" else (1, 0)
+        other_name = "full" if self.profile.name == "quick" else "quick"
+        return (f'<p class="inr-run">This page was executed in the <strong>{self.profile.name}'
+                f"</strong> profile on {where} on {time.strftime('%Y-%m-%d')}: "
+                f"{self._describe(now)}. The {other_name} profile uses {self._describe(other)}.</p>")
+
+
+def sizes(profile: Profile | None = None, **pairs) -> Sizes:
+    """This chapter's sizes as (quick, full) pairs, read for the current profile (see Sizes)."""
+    return Sizes(profile or get_profile(), **pairs)
