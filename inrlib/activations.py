@@ -43,11 +43,11 @@ class Sine(nn.Module):
     def forward(self, x):
         return self.wave(self.omega * x)
 
-    def wave(self, u):
+    def wave(self, u: torch.Tensor) -> torch.Tensor:
         """The activation of the already scaled argument u = omega * x."""
         return torch.sin(u)
 
-    def extra_repr(self):
+    def extra_repr(self) -> str:
         return f"omega={self.omega.item():g}"
 
 
@@ -65,10 +65,10 @@ class SquareWave(Sine):
     def _coeffs(k):
         return 4 / math.pi / (2 * k + 1)
 
-    def wave(self, u):
+    def wave(self, u: torch.Tensor) -> torch.Tensor:
         return (torch.sin(u[..., None] * self.harmonics) * self.coeffs).sum(-1)
 
-    def extra_repr(self):
+    def extra_repr(self) -> str:
         return f"omega={self.omega.item():g}, n_modes={self.n_modes}"
 
 
@@ -99,7 +99,7 @@ class Finer(Sine):
       book uses those derivatives.
     """
 
-    def wave(self, u):
+    def wave(self, u: torch.Tensor) -> torch.Tensor:
         return torch.sin(u + u * u.abs() / self.omega)
 
 
@@ -133,7 +133,7 @@ class Gabor(nn.Module):
         sq = x.real ** 2 + x.imag ** 2 if x.is_complex() else x * x
         return torch.exp(1j * self.omega * x - self.scale ** 2 * sq)
 
-    def extra_repr(self):
+    def extra_repr(self) -> str:
         return f"omega={self.omega.item():g}, scale={self.scale.item():g}"
 
 
@@ -158,7 +158,7 @@ class Gaussian(nn.Module):
     def forward(self, x):
         return torch.exp(-0.5 * (x / self.sigma) ** 2)
 
-    def extra_repr(self):
+    def extra_repr(self) -> str:
         return f"sigma={self.sigma.item():g}"
 
 
@@ -245,7 +245,7 @@ def make_activations(name, depth, **options) -> list:
     return [layer(i) for i in range(depth)]
 
 
-def fold_omega(act, weight, bias):
+def fold_omega(act, weight: torch.Tensor, bias) -> tuple:
     """(omega W, omega b) for a sine layer, else (W, b): sin(omega (W h + b)) = sin((omega W) h
     + omega b), and scaling W costs a width x width product where scaling the pre-activation
     costs a pass over all N x width values, forward and backward. omega broadcasts: a scalar,
@@ -255,7 +255,7 @@ def fold_omega(act, weight, bias):
     return act.omega * weight, None if bias is None else act.omega * bias
 
 
-def activate(act, pre, inplace=False):
+def activate(act, pre: torch.Tensor, inplace: bool = False) -> torch.Tensor:
     """The activation of a pre-activation computed with `fold_omega`'s weights. `inplace` lets
     a ReLU overwrite `pre` (one N x width buffer less) when nothing else reads it."""
     if is_sine(act):
@@ -265,7 +265,7 @@ def activate(act, pre, inplace=False):
     return act(pre)
 
 
-def layer(h, weight, bias, act=None, keep_pre=False):
+def layer(h: torch.Tensor, weight: torch.Tensor, bias, act=None, keep_pre: bool = False) -> tuple:
     """(pre, act(pre)) with pre = W h + b, for one model (weight (out, in), bias (out,)) or for K
     stacked ones (weight (K, out, in), bias (K, out); h (N, in) shared or (K, N, in)). The one
     implementation of a layer: `INR` and `StackedINR` both call it. A sine layer's omega is
@@ -288,7 +288,7 @@ def layer(h, weight, bias, act=None, keep_pre=False):
     return pre, activate(act, pre, inplace=not keep_pre)
 
 
-def output_head(y, output: str):
+def output_head(y: torch.Tensor, output: str) -> torch.Tensor:
     """The network's output from its last layer's: the real part after complex layers (WIRE),
     squashed to (0, 1) for output="sigmoid"."""
     y = y.real if y.is_complex() else y  # WIRE: the real part of the complex output

@@ -5,6 +5,8 @@ All of them keep the graph (create_graph=True) so that a loss on a derivative ca
 """
 import torch
 
+from .evaluation import predict
+
 
 def _check(y, x, name="y"):
     if not torch.is_tensor(y) or not torch.is_tensor(x):
@@ -82,14 +84,14 @@ def laplacian(y: torch.Tensor, x: torch.Tensor, grad: torch.Tensor | None = None
     return torch.cat([_div(g[..., c, :], x) for c in range(channels)], dim=-1)
 
 
-def gradient_and_laplacian(y: torch.Tensor, x: torch.Tensor):
+def gradient_and_laplacian(y: torch.Tensor, x: torch.Tensor) -> tuple:
     """(gradient, Laplacian) of a field, sharing the first derivative: (N, d) and (N, 1) for a
     scalar field, (N, C, d) and (N, C) for C channels."""
     g = gradient(y, x)
     return g, laplacian(y, x, grad=g)
 
 
-def derivatives(model, coords: torch.Tensor, chunk: int = 16384):
+def derivatives(model, coords: torch.Tensor, chunk: int = 16384) -> tuple:
     """(values (N, 1), gradient (N, d), Laplacian (N, 1)) of a scalar network, detached,
     evaluated `chunk` points at a time so large grids stay in bounded memory."""
     if isinstance(chunk, bool) or not isinstance(chunk, int) or chunk < 1:
@@ -100,13 +102,15 @@ def derivatives(model, coords: torch.Tensor, chunk: int = 16384):
     first = next(model.parameters(), None)
     if first is None:
         raise ValueError("derivatives needs a model with parameters (an inrlib INR)")
-    dev = first.device
-    outs = []
-    for i in range(0, coords.shape[0], chunk):
-        x = coords[i:i + chunk].to(dev).detach().requires_grad_(True)
+    d = coords.shape[1]
+
+    def value_gradient_laplacian(x):
+        x = x.detach().requires_grad_(True)
         y = model(x)
         if y.shape[-1] != 1:
             raise ValueError(f"derivatives needs a scalar (one-channel) network, got {y.shape[-1]} outputs")
         g, lap = gradient_and_laplacian(y, x)
-        outs.append((y.detach(), g.detach(), lap.detach()))
-    return tuple(torch.cat(parts) for parts in zip(*outs))
+        return torch.cat([y, g, lap], dim=1)
+
+    out = predict(value_gradient_laplacian, coords.to(first.device), chunk=chunk, autograd=True)
+    return out[:, :1], out[:, 1:1 + d], out[:, 1 + d:]

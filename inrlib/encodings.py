@@ -185,7 +185,7 @@ class HashGrid(nn.Module):
         return {"levels": self.levels, "table_size": self.table_size, "features": self.features,
                 "min_res": self.min_res, "max_res": self.max_res}
 
-    def lookup(self, x):
+    def lookup(self, x: torch.Tensor) -> tuple:
         """Per level and corner: the table row (..., levels, 2^d) and the d-linear weight.
         A full-batch fit calls this with the same (gradient-free) coordinates at every step,
         so the last answer is kept and reused for the same tensor."""

@@ -31,12 +31,12 @@ class History:
     terms: dict = field(default_factory=dict)
     diverged_at: int | None = None  # the step whose loss was not finite; training stopped before it
 
-    def steps_to(self, psnr=None, mse=None):
+    def steps_to(self, psnr=None, mse=None) -> int | None:
         """First step (1-based count) at which PSNR >= psnr or loss <= mse; None if never."""
         i = self._index(psnr, mse)
         return None if i is None else self.step[i]
 
-    def seconds_to(self, psnr=None, mse=None):
+    def seconds_to(self, psnr=None, mse=None) -> float | None:
         i = self._index(psnr, mse)
         return None if i is None else self.seconds[i]
 
@@ -48,11 +48,11 @@ class History:
         return next((i for i, v in enumerate(self.loss) if v <= mse), None)
 
     @property
-    def final_psnr(self):
+    def final_psnr(self) -> float | None:
         return self.psnr[-1] if self.psnr else None
 
     @property
-    def seconds_per_step(self):
+    def seconds_per_step(self) -> float:
         d = [b - a for a, b in zip([0.0] + self.seconds[:-1], self.seconds)]
         d = sorted(d[1:] or d)  # the first step pays for warm-up
         return d[len(d) // 2]
@@ -74,7 +74,7 @@ class Recorder:
         self.bar = tqdm(total=steps, desc=desc, disable=not progress_enabled(progress),
                         leave=False)
 
-    def record(self, step, total, terms, alive):
+    def record(self, step, total, terms, alive) -> None:
         if self.terms is None:
             self.terms = {n: torch.empty_like(self.losses) for n in terms}
             for h in self.hists:

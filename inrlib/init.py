@@ -6,6 +6,7 @@ omega for the output layer, as in the SIREN paper's code).
 """
 import math
 import numbers
+from typing import Callable
 
 import torch
 from torch import nn
@@ -15,7 +16,7 @@ from .checks import flag, real
 INITS = {}
 
 
-def register_init(name: str):
+def register_init(name: str) -> Callable:
     """Decorator adding a scheme to INITS under `name` (registering a name again replaces it,
     so a notebook cell can be re-run)."""
     if not isinstance(name, str) or not name.strip():
@@ -32,13 +33,13 @@ def register_init(name: str):
 
 
 @register_init("pytorch")
-def pytorch_default(linear: nn.Linear, is_first, is_last, omega):
+def pytorch_default(linear: nn.Linear, is_first, is_last, omega) -> None:
     """nn.Linear's own: weights and biases U(+-1/sqrt(fan_in)) (Kaiming uniform, a=sqrt(5))."""
     linear.reset_parameters()
 
 
 @register_init("paper")
-def siren_paper(linear: nn.Linear, is_first, is_last, omega):
+def siren_paper(linear: nn.Linear, is_first, is_last, omega) -> None:
     """SIREN: first layer U(+-1/n), later layers U(+-sqrt(6/n)/omega); biases PyTorch's default."""
     n = linear.in_features
     bound = 1 / n if is_first else math.sqrt(6 / n) / omega
@@ -46,7 +47,7 @@ def siren_paper(linear: nn.Linear, is_first, is_last, omega):
         linear.weight.uniform_(-bound, bound)
 
 
-def apply_init(layers, scheme: str, first_omega: float, hidden_omega: float):
+def apply_init(layers, scheme: str, first_omega: float, hidden_omega: float) -> None:
     """Initialise the Linear `layers` (input to output) with the named scheme."""
     if not isinstance(scheme, str) or scheme not in INITS:
         raise ValueError(f"unknown init scheme {scheme!r}; choose one of {sorted(INITS)} "
@@ -70,7 +71,7 @@ _LAWS = ("uniform", "normal")
 
 def siren_scheme(first: str = "uniform", first_scale: float = 1.0, hidden: str = "uniform",
                  hidden_scale: float = 1.0, divide_by_omega: bool = True, bias_scale: float = 1.0,
-                 bias_phase: float | None = None, first_bias_scale: float | None = None):
+                 bias_phase: float | None = None, first_bias_scale: float | None = None) -> Callable:
     """Build a SIREN-style init scheme (a function for `register_init`).
 
     first: law of the first layer's weights, "uniform" U(+-first_scale/n) or "normal"

@@ -198,7 +198,7 @@ class INR(nn.Module):
             apply_init(self.linears, cfg.init, act.get("first_omega", 30.0),
                        act.get("hidden_omega", 30.0))
 
-    def check_coords(self, x):
+    def check_coords(self, x) -> None:
         """Coordinates this model can take: a real float tensor (..., N, in_features) of its
         parameters' dtype, on their device; else an error that says how to convert them."""
         if not torch.is_tensor(x):

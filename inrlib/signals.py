@@ -47,7 +47,7 @@ class Signal:
         values = self.values if values is None else values
         return to_signal(torch.as_tensor(values).detach().float().cpu(), self.shape).numpy()
 
-    def to(self, device):
+    def to(self, device) -> "Signal":
         self.coords, self.values = self.coords.to(device), self.values.to(device)
         return self
 

@@ -41,7 +41,7 @@ class StackedINR(nn.Module):
         self.acts = [_stack_scalars([m.acts[i] for m in self.models]) for i in range(self.n_lin - 1)]
         self._cache = (None, None)  # the last encoded input: full-batch fits reuse it each step
 
-    def param(self, name):
+    def param(self, name: str):
         """The stacked (K, ...) tensor of the models' parameter `name` (None if they have none)."""
         return self.stacked[self.names.index(name)] if name in self.names else None
 
