@@ -323,7 +323,8 @@ def test_live_controls_in_jupyterlab(lab, chromium, stem):
         before = cell.locator(".jp-OutputArea-output").first.inner_text()
         assert "run the cell" in before and "precomputed" not in before, before
         if stem == "02_images":  # MyST in JupyterLab (jupyterlab-myst): no role left as raw text
-            prose = page.locator(".jp-MarkdownOutput").all_inner_texts()
+            prose = page.locator(".jp-MarkdownCell .jp-Cell-inputArea").all_inner_texts()
+            assert any(t.startswith("Fitting images") for t in prose), prose[:2]  # rendered
             raw = [t for t in prose if re.search(r"\{(cite:p|cite:t|doc|glue:text|ref)\}`", t)]
             assert not raw, raw[:3]
 
