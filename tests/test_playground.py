@@ -279,6 +279,19 @@ def test_browser_one_d_trainer_follows_each_frequency(tmp_path, browser):
     page.close()
 
 
+def test_browser_colour_image_and_the_finer_view(tmp_path, browser):
+    sig = inr.load_image("astronaut", size=16, grey=False)
+    pg = playground(sig, [inr.siren(out_features=3, width=16, depth=2, seed=0)], steps=10)
+    page, errors, _ = _open(browser, _site_page(tmp_path, pg).as_uri())
+    got = _train(page, {}, 10)
+    assert got["status"] == "done" and len(got["pred"]) == 16 * 16 * 3
+    size = page.evaluate("""() => { const a = document.querySelector('.inr-playground').inrPlayground;
+        a.set('view', 'fine'); return document.querySelectorAll('.inr-pg-panel canvas')[1].width; }""")
+    assert size == 16 * pg.data["finer"]
+    assert not errors
+    page.close()
+
+
 def test_browser_site_over_a_local_server_without_network(tmp_path, browser, image):
     """Served from 127.0.0.1, the page asks nothing of any other host and trains."""
     pg = playground(image, [inr.siren(**KW)], steps=20)

@@ -529,10 +529,10 @@
         spec.first_omega = num('omega');
         if (!(spec.first_omega > 0)) throw new Error('ω0 must be > 0, got ' + spec.first_omega);
       }
-      if (kind === 'relu_pe' || kind === 'relu') {
+      if (kind === 'relu_pe') {
         const L = num('L', true);
         if (L < 0 || L > 16) throw new Error('L must be 0 to 16, got ' + L);
-        if (kind === 'relu_pe') spec.enc = L === 0 ? null : Object.assign({}, base.enc, {L});
+        spec.enc = L === 0 ? null : Object.assign({}, base.enc, {L});  // L = 0: a plain ReLU
       }
       if (spec.enc && spec.enc.name === 'fourier') {
         spec.enc.sigma = num('sigma');
@@ -780,7 +780,8 @@
       ctx.fillText('black: learnt, yellow: not yet', m.l + 4, 10);
     }
 
-    function changed() { if (!running) { reset(); } else { reset(); } }
+    // a change to the network or its initialisation starts over (lr and steps do not)
+    function changed() { reset(); }
     function relevance() {
       const kind = sel.value;
       const on = {omega: kind === 'siren', L: kind === 'relu_pe', sigma: kind === 'relu_ff'};
