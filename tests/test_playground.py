@@ -85,6 +85,7 @@ def test_spec_follows_the_models_config():
     (lambda s: playground(s, lr=-1.0), "lr must be"),
     (lambda s: playground(s, steps=2.5), "steps must be a whole number"),
     (lambda s: playground(s, engine="cdn"), "engine must be one of"),
+    (lambda s: playground(s, view="outside"), "view must be one of"),
     (lambda s: playground(s, freqs=[2]), "freqs applies to 1-D"),
     (lambda s: playground(inr.load_image("camera", size=200)), "at most 16384"),
 ])

@@ -38,6 +38,7 @@ ENGINE_FILES = ("tf-core.min.js", "tf-backend-cpu.min.js", "tf-backend-webgl.min
 KINDS = {"siren": "SIREN", "relu_pe": "ReLU + PE", "relu_ff": "ReLU + Gaussian FF", "relu": "ReLU"}
 CONTROLS = ("model", "omega", "L", "sigma", "width", "depth", "lr", "steps", "seed", "view")
 ENGINES = ("auto", "site", "inline", "files")
+VIEWS = ("train", "wide", "fine")
 # torch.optim.Adam's default, which inr.fit uses; the page's Adam takes it from the data.
 ADAM_EPS = 1e-8
 MAX_SAMPLES = 128 * 128  # a larger target would make the page's own data exceed 1 MB
@@ -206,8 +207,8 @@ def _positive(name, v, whole=False):
 
 
 def playground(signal, models=None, *, lr=None, steps: int = 300, controls=None, freqs=None,
-               extent: float = 3.0, finer: int = 4, engine: str = "auto", backend: str | None = None,
-               autostart: bool = False) -> Playground:
+               extent: float = 3.0, finer: int = 4, view: str = "train", engine: str = "auto",
+               backend: str | None = None, autostart: bool = False) -> Playground:
     """A trainer for the reader's browser on `signal` (an inrlib Signal: a 1-D signal or an image,
     grey or RGB, at most 128 x 128 samples; `inr.load_image("camera", size=64)`).
 
@@ -221,6 +222,7 @@ def playground(signal, models=None, *, lr=None, steps: int = 300, controls=None,
         as it trains; None: the signal's own (`dynamics.sum_of_sines` records them).
     extent: the "wider" view evaluates on `extent` times the training range (outside [-1, 1]).
     finer: the "finer" view evaluates on `finer` times as many samples per axis.
+    view: the view shown first: "train" (the training grid), "wide" or "fine".
     engine: where the page gets TensorFlow.js ("auto", "site", "inline", "files"; module docstring).
     backend: None lets the page choose (WebGL on a GPU, else WASM); "wasm", "webgl" or "cpu" asks.
     autostart: start training as soon as the page has loaded.
@@ -245,6 +247,8 @@ def playground(signal, models=None, *, lr=None, steps: int = 300, controls=None,
     finer = _positive("finer", finer, whole=True)
     if extent < 1 or finer > 8:
         raise ValueError(f"extent must be >= 1 and finer at most 8, got extent={extent}, finer={finer}")
+    if view not in VIEWS:
+        raise ValueError(f"view must be one of {VIEWS}, got {view!r}")
     if backend not in (None, "wasm", "webgl", "cpu"):
         raise ValueError(f'backend must be None, "wasm", "webgl" or "cpu", got {backend!r}')
     _engine(engine)
@@ -307,7 +311,7 @@ def playground(signal, models=None, *, lr=None, steps: int = 300, controls=None,
     spec0 = _spec(first)
     defaults = {"model": first_kind, "omega": 30.0, "L": 6, "sigma": 10.0, "width": spec0["width"],
                 "depth": spec0["depth"], "lr": lr_of(*by_kind[first_kind]), "steps": steps,
-                "seed": spec0["seed"]}
+                "seed": spec0["seed"], "view": view}
     for kind, (label, m) in by_kind.items():
         s = _spec(m)
         if kind == "siren":

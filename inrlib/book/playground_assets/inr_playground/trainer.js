@@ -474,6 +474,7 @@
     el('option', {value: 'train'}, vsel, 'training grid');
     el('option', {value: 'wide'}, vsel, 'wider: ×' + data.extent + ' the range');
     el('option', {value: 'fine'}, vsel, 'finer: ×' + data.finer + ' samples');
+    vsel.value = d.view || 'train';
     const btns = el('span', {class: 'inr-pg-buttons'}, bar);
     const bStart = el('button', {type: 'button'}, btns, 'start');
     const bPause = el('button', {type: 'button'}, btns, 'pause');
@@ -583,7 +584,7 @@
       if (net) { net.dispose(); net = null; }
       if (pred) { pred = null; }
       state.step = 0; state.psnr = []; state.loss = []; state.stepsPerSecond = null;
-      state.freqSteps = []; state.freqAmps = []; state.cfg = null;
+      state.freqSteps = []; state.freqAmps = []; state.cfg = null; viewCache = null;
       note.textContent = '';
       draw(true);
       setStatus(state.backend ? 'ready' : state.status);
@@ -671,13 +672,23 @@
       return net.predict(coords, N);
     }
 
-    function evalView() {
+    // The wider and finer views evaluate the network on up to 16 times the training points: while
+    // it trains they are recomputed at most once a second (and at the end), not at every redraw.
+    let viewCache = null;
+    function evalView(fresh) {
       const view = vsel.value;
       if (view === 'train' || !net) return null;
+      if (!fresh && viewCache && viewCache.view === view && performance.now() - viewCache.t < 1000) return viewCache.out;
+      const out = computeView(view);
+      viewCache = {view, out, t: performance.now()};
+      return out;
+    }
+    function computeView(view) {
       const lo = data.coord_range[0], hi = data.coord_range[1];
       const f = view === 'fine' ? data.finer : 1, ext = view === 'wide' ? data.extent : 1;
       const mid = (lo + hi) / 2, half = (hi - lo) / 2 * ext;
-      const shp = data.shape.map(s => view === 'fine' ? s * f : s * (is2d ? 1 : ext));
+      // wide: an image at half its training density or better, a 1-D signal at full density
+      const shp = data.shape.map(s => view === 'fine' ? s * f : is2d ? s * Math.ceil(ext / 2) : Math.round(s * ext));
       const n = shp.reduce((a, b) => a * b, 1), d = shp.length;
       const xs = new Float32Array(n * d);
       const lin = (k, s) => s === 1 ? mid - half : (mid - half) + 2 * half * k / (s - 1);
@@ -710,7 +721,7 @@
       const xmax = state.cfg ? state.cfg.steps : Number(ctl.steps.value) || 1;
       plotLines(P.psnr.c, [{y: state.psnr, x: state.psnr.map((_, i) => i + 1), color: '#1f77b4'}],
                 {xlo: 0, xhi: xmax, title: 'PSNR (dB)'});
-      const view = evalView();
+      const view = evalView(final);
       if (is2d) {
         const [H, W] = data.shape;
         if (!pred) {
