@@ -186,11 +186,16 @@ def _roughness(img):
 
 
 @pytest.fixture(scope="module")
-def browser():
-    with _browser() as p:
-        b = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
-        yield b
-        b.close()
+def pw():
+    with _browser() as p:  # one Playwright per module: the sync API allows one at a time
+        yield p
+
+
+@pytest.fixture(scope="module")
+def browser(pw):
+    b = pw.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+    yield b
+    b.close()
 
 
 @pytest.fixture(scope="module")
@@ -240,6 +245,31 @@ def test_browser_controls_change_the_fit_as_the_chapter_says(site_page, image):
     assert pe["psnr"][-1] > flat["psnr"][-1] + 3, (pe["psnr"][-1], flat["psnr"][-1])
     assert r_flat < 0.5 * r_pe, (r_flat, r_pe)
     assert not errors
+
+
+def test_browser_webgl_backend_trains_like_inr_fit(tmp_path, pw, image):
+    """The backend a reader with a GPU gets: WebGL (here SwiftShader's software GL), 10 steps of
+    SIREN and of ReLU + PE against inr.fit."""
+    models = {"SIREN": inr.siren(**KW), "ReLU + PE (L=6)": inr.relu_mlp(L=6, **KW)}
+    pg = playground(image, models, steps=10, backend="webgl")
+    path = pg.save(tmp_path / "webgl.html", engine="inline")
+    b = pw.chromium.launch(executable_path=str(CHROMIUM), args=[
+        "--headless", "--no-sandbox", "--use-angle=swiftshader", "--enable-unsafe-swiftshader",
+        "--disable-background-networking", "--disable-component-update", "--disable-sync"])
+    try:
+        page, errors, _ = _open(b, path.as_uri())
+        for kind, label, lr in (("siren", "SIREN", 1e-4), ("relu_pe", "ReLU + PE (L=6)", 1e-3)):
+            got = _train(page, {"model": kind, "lr": lr}, 10)
+            if got["backend"] != "webgl":
+                pytest.skip(f"no WebGL in this Chromium (got {got['backend']})")
+            assert got["status"] == "done" and "backend webgl (WebGL" in got["text"], got
+            model = inr.INR.from_config(pg.models[label].config)
+            model.load_state_dict(pg.initial_state(label))
+            hist = inr.fit(model, image, steps=10, lr=lr, progress=False)
+            assert abs(got["psnr"][-1] - hist.psnr[-1]) < 0.01, (label, got["psnr"][-1], hist.psnr[-1])
+        assert not errors
+    finally:
+        b.close()
 
 
 def test_browser_divergence_ends_with_a_message_and_a_live_page(tmp_path, browser):

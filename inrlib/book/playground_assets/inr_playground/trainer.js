@@ -571,7 +571,7 @@
       renderStatus();
     }
     function renderStatus() {
-      const be = state.backend ? state.backend.name + (state.backend.name === 'wasm' ? ' (WebAssembly SIMD, CPU)' : state.backend.name === 'webgl' ? ' (GPU' + (state.backend.renderer ? ': ' + state.backend.renderer : '') + ')' : ' (plain JavaScript)') : '…';
+      const be = state.backend ? state.backend.name + (state.backend.name === 'wasm' ? ' (WebAssembly SIMD, CPU)' : state.backend.name === 'webgl' ? ' (WebGL' + (state.backend.renderer ? ': ' + state.backend.renderer : '') + ')' : ' (plain JavaScript)') : '…';
       const ps = state.psnr.length ? state.psnr[state.psnr.length - 1].toFixed(2) + ' dB' : '–';
       const sps = state.stepsPerSecond ? state.stepsPerSecond.toFixed(1) + ' steps/s' : '';
       status.textContent = 'TensorFlow.js ' + (window.tf ? tf.version_core : '') + ', backend ' + be +
