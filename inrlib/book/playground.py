@@ -1,20 +1,15 @@
 """The in-page trainer: a SIREN / ReLU + PE / ReLU + FF / ReLU network trained in the reader's browser.
 
 `playground(signal, models=..., controls=...)` returns a `Playground`, whose HTML output carries the
-target, the coordinates and inrlib's initial weights (so that the browser starts from exactly the
-weights `inr.fit` would train) and mounts the trainer of `playground_assets/inr_playground/trainer.js`
-on TensorFlow.js (vendored there, pinned; `scripts/update_tfjs.sh` updates it).
-
-Where the engine comes from (`engine=`):
-- "site": the built book carries it once, in `inr_playground/` at the site's root (`_config.yml`
-  copies `inrlib/book/playground_assets` there with `html_extra_path`); the page loads it from
-  there, which works from file:// and from any server, offline.
-- "inline": the engine (about 1.6 MB) is written into the output itself: a notebook on Colab or in
-  JupyterLab, or a standalone page.
-- "files": the page loads it from `inr_playground/` next to itself (`Playground.save(..., engine=
-  "files")` copies it there).
-- "auto" (the default): "site" while the book's chapters are executed for the site (the executor
-  sets INR_PROFILE), else "inline".
+target, the coordinates and inrlib's initial weights (the browser starts from the weights `inr.fit`
+would train) and mounts `playground_assets/inr_playground/trainer.js` on TensorFlow.js (vendored
+there, pinned; `scripts/update_tfjs.sh` updates it). The engine comes from (`engine=`):
+- "site": the built book, which carries it once in `inr_playground/` at its root (`_config.yml`:
+  `html_extra_path`); works from file:// and from any server, offline;
+- "inline": the output itself (about 1.7 MB): a notebook in JupyterLab or on Colab, a standalone page;
+- "files": `inr_playground/` beside the page (`Playground.save(..., engine="files")` copies it);
+- "auto" (the default): "site" while the book's chapters are executed (the executor sets
+  INR_PROFILE), else "inline".
 """
 from __future__ import annotations
 
@@ -38,6 +33,7 @@ ENGINE_FILES = ("tf-core.min.js", "tf-backend-cpu.min.js", "tf-backend-webgl.min
 KINDS = {"siren": "SIREN", "relu_pe": "ReLU + PE", "relu_ff": "ReLU + Gaussian FF", "relu": "ReLU"}
 CONTROLS = ("model", "omega", "L", "sigma", "width", "depth", "lr", "steps", "seed", "view")
 ENGINES = ("auto", "site", "inline", "files")
+BACKENDS = (None, "wasm", "webgl", "cpu")
 VIEWS = ("train", "wide", "fine")
 # torch.optim.Adam's default, which inr.fit uses; the page's Adam takes it from the data.
 ADAM_EPS = 1e-8
@@ -56,45 +52,31 @@ def model_kind(model) -> str:
     if cfg is None:
         raise ValueError(f"models must be inrlib INR models (inr.siren, inr.relu_mlp, inr.INR), "
                          f"got {type(model).__name__}")
-    act, enc = cfg.activation["name"], cfg.encoding
-    if act not in ("sine", "relu"):
-        raise ValueError(f"the page trains sine and ReLU networks, not activation {act!r}")
-    if cfg.output != "linear" or not cfg.bias:
-        raise ValueError(f"the page trains networks with a linear output and biases, got "
-                         f"output={cfg.output!r}, bias={cfg.bias}")
+    act, enc = cfg.activation["name"], cfg.encoding and cfg.encoding["name"]
+    kind = {("sine", None): "siren", ("relu", None): "relu", ("relu", "posenc"): "relu_pe",
+            ("relu", "fourier"): "relu_ff"}.get((act, enc))
+    if kind is None:
+        raise ValueError(f"the page trains SIREN (no encoding) and ReLU networks (no encoding, "
+                         f"'posenc' or 'fourier'), not activation {act!r} with encoding {enc!r}")
     want_init = "paper" if act == "sine" else "pytorch"
-    if cfg.init != want_init:
-        raise ValueError(f"the page draws {act} networks with the {want_init!r} init, got "
+    if cfg.output != "linear" or not cfg.bias or cfg.init != want_init:
+        raise ValueError(f"the page trains {act} networks with a linear output, biases and the "
+                         f"{want_init!r} init, got output={cfg.output!r}, bias={cfg.bias}, "
                          f"init={cfg.init!r}")
     if cfg.in_features not in (1, 2):
         raise ValueError(f"the page trains 1-D and 2-D signals, got in_features={cfg.in_features}")
-    if act == "sine":
-        if enc is not None:
-            raise ValueError(f"the page's SIREN takes raw coordinates, got encoding {enc['name']!r}")
-        return "siren"
-    if enc is None:
-        return "relu"
-    if enc["name"] == "posenc":
-        return "relu_pe"
-    if enc["name"] == "fourier":
-        return "relu_ff"
-    raise ValueError(f"the page's ReLU networks take no encoding, 'posenc' or 'fourier', "
-                     f"got {enc['name']!r}")
+    return kind
 
 
 def _spec(model) -> dict:
-    cfg = model.config
-    act = cfg.activation
-    enc = None if cfg.encoding is None else dict(cfg.encoding)
-    if enc is not None and enc["name"] == "fourier":
-        enc = {"name": "fourier", "sigma": float(enc["sigma"]), "n_features": int(enc["n_features"])}
-    elif enc is not None:
-        enc = {"name": "posenc", "L": int(enc["L"]), "include_input": bool(enc["include_input"])}
-    return {"act": act["name"], "enc": enc, "width": cfg.width, "depth": cfg.depth,
-            "inF": cfg.in_features, "outF": cfg.out_features,
-            "first_omega": float(act.get("first_omega", 30.0)),
-            "hidden_omega": float(act.get("hidden_omega", 30.0)),
-            "seed": 0 if cfg.seed is None else int(cfg.seed)}
+    cfg, enc = model.config, model.config.encoding
+    if enc is not None:  # only what the page reads, as JSON numbers
+        enc = ({"name": "fourier", "sigma": float(enc["sigma"]), "n_features": int(enc["n_features"])}
+               if enc["name"] == "fourier" else
+               {"name": "posenc", "L": int(enc["L"]), "include_input": bool(enc["include_input"])})
+    return {"act": cfg.activation["name"], "enc": enc, "width": cfg.width, "depth": cfg.depth,
+            "inF": cfg.in_features, "outF": cfg.out_features, "seed": int(cfg.seed or 0),
+            **{k: float(cfg.activation.get(k, 30.0)) for k in ("first_omega", "hidden_omega")}}
 
 
 def _init(model) -> dict:
@@ -148,13 +130,14 @@ class Playground:
         """The output's HTML: the trainer's element, its data, and the engine (see the module)."""
         engine = _engine(self.engine if engine is None else engine)
         eid = self.element_id
-        parts = [_STYLE, f'<div id="{eid}" class="inr-playground">Loading the in-page trainer…</div>',
+        parts = [f"<style>{_asset('playground.css')}</style>",
+                 f'<div id="{eid}" class="inr-playground">Loading the in-page trainer…</div>',
                  f'<script type="application/json" id="{eid}-data">{self.data_json()}</script>']
         if engine == "inline":
             # kept as text and run by the loader only if no earlier output on the page ran it:
             # TensorFlow.js must be set up once per page
             parts += [f'<script type="text/plain" id="{eid}-engine">{engine_source()}</script>']
-        parts.append("<script>" + _LOADER.replace("__ID__", eid).replace("__MODE__", engine)
+        parts.append("<script>" + _asset("loader.js").replace("__ID__", eid).replace("__MODE__", engine)
                      .replace("__FILES__", json.dumps(list(ENGINE_FILES))) + "</script>")
         return "\n".join(parts)
 
@@ -177,14 +160,16 @@ class Playground:
 def _engine(engine) -> str:
     if engine not in ENGINES:
         raise ValueError(f"engine must be one of {ENGINES}, got {engine!r}")
-    if engine == "auto":
-        return "site" if "INR_PROFILE" in os.environ else "inline"
-    return engine
+    return ("site" if "INR_PROFILE" in os.environ else "inline") if engine == "auto" else engine
+
+
+def _asset(name: str) -> str:
+    return (ASSETS / name).read_text(encoding="utf-8")
 
 
 def engine_source() -> str:
     """The engine's JavaScript, all files in load order (for an inline page)."""
-    return "\n;\n".join((ASSETS / f).read_text(encoding="utf-8") for f in ENGINE_FILES)
+    return "\n;\n".join(_asset(f) for f in ENGINE_FILES)
 
 
 def engine_bytes() -> int:
@@ -200,8 +185,8 @@ def copy_engine(folder) -> Path:
 
 
 def _positive(name, v, whole=False):
-    if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) or v <= 0 \
-            or (whole and int(v) != v):
+    if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) or v <= 0 or (
+            whole and int(v) != v):
         raise ValueError(f"{name} must be a {'whole ' if whole else ''}number > 0, got {v!r}")
     return int(v) if whole else float(v)
 
@@ -238,35 +223,24 @@ def playground(signal, models=None, *, lr=None, steps: int = 300, controls=None,
     if n > MAX_SAMPLES:
         raise ValueError(f"signal has {n} samples; the page takes at most {MAX_SAMPLES} (its data "
                          f"must stay under 1 MB): load it smaller, e.g. inr.load_image(..., size=64)")
-    if len(shape) == 1 and channels != 1:
-        raise ValueError(f"a 1-D signal must have one channel, got {channels}")
-    if channels not in (1, 3):
-        raise ValueError(f"the page shows grey or RGB signals, got {channels} channels")
-    steps = _positive("steps", steps, whole=True)
-    extent = _positive("extent", extent)
+    if channels not in ((1,) if len(shape) == 1 else (1, 3)):
+        raise ValueError(f"the page shows grey or RGB images and one-channel 1-D signals, got "
+                         f"{channels} channels on a {len(shape)}-D grid")
+    steps, extent = _positive("steps", steps, whole=True), _positive("extent", extent)
     finer = _positive("finer", finer, whole=True)
     if extent < 1 or finer > 8:
         raise ValueError(f"extent must be >= 1 and finer at most 8, got extent={extent}, finer={finer}")
-    if view not in VIEWS:
-        raise ValueError(f"view must be one of {VIEWS}, got {view!r}")
-    if backend not in (None, "wasm", "webgl", "cpu"):
-        raise ValueError(f'backend must be None, "wasm", "webgl" or "cpu", got {backend!r}')
-    _engine(engine)
+    for name, value, options in (("view", view, VIEWS), ("backend", backend, BACKENDS),
+                                 ("engine", engine, ENGINES)):
+        if value not in options:
+            raise ValueError(f"{name} must be one of {options}, got {value!r}")
 
-    if models is None:
-        models = default_models(len(shape), channels)
-    elif not isinstance(models, dict):
-        listed = list(models)
-        models = {}
-        for m in listed:
-            label = KINDS[model_kind(m)]
-            if label in models:  # two of a kind: refused below, not silently dropped here
-                label = f"{label} ({len(models) + 1})"
-            models[label] = m
-    if not models:
+    models = default_models(len(shape), channels) if models is None else models
+    pairs = list(models.items()) if isinstance(models, dict) else [(KINDS[model_kind(m)], m) for m in models]
+    if not pairs:
         raise ValueError("models must name at least one network")
     by_kind = {}
-    for label, m in models.items():
+    for label, m in pairs:
         kind = model_kind(m)
         if kind in by_kind:
             raise ValueError(f"models {by_kind[kind][0]!r} and {label!r} are both {KINDS[kind]}: the "
@@ -276,26 +250,21 @@ def playground(signal, models=None, *, lr=None, steps: int = 300, controls=None,
                              f"but the signal has {len(shape)}-D coordinates and {channels} channel(s)")
         by_kind[kind] = (label, m)
     if isinstance(lr, dict):
-        unknown = set(lr) - set(models)
-        if unknown:
-            raise ValueError(f"lr names {sorted(unknown)}, which are not among models {sorted(models)}")
+        if set(lr) - {label for label, _ in pairs}:
+            raise ValueError(f"lr names {sorted(set(lr) - {label for label, _ in pairs})}, which are "
+                             f"not among the models {[label for label, _ in pairs]}")
     elif lr is not None:
         lr = _positive("lr", lr)
 
-    def lr_of(label, m):
+    def lr_of(label, m):  # given for this network, given for all, or inr's usual one
         if isinstance(lr, dict) and label in lr:
             return _positive(f"lr[{label!r}]", lr[label])
-        if lr is not None and not isinstance(lr, dict):
-            return lr
-        return 1e-4 if m.config.activation["name"] == "sine" else 1e-3
+        return lr if isinstance(lr, float) else 1e-4 if m.config.activation["name"] == "sine" else 1e-3
 
-    if controls is None:
-        controls = list(CONTROLS)
-    else:
-        controls = list(controls)
-        bad = [c for c in controls if c not in CONTROLS]
-        if bad:
-            raise ValueError(f"controls {bad} are unknown; choose from {CONTROLS}")
+    controls = list(CONTROLS if controls is None else controls)
+    if any(c not in CONTROLS for c in controls):
+        raise ValueError(f"controls {[c for c in controls if c not in CONTROLS]} are unknown; "
+                         f"choose from {CONTROLS}")
 
     if freqs is None:
         freqs = signal.meta.get("freqs") if len(shape) == 1 and hasattr(signal, "meta") else None
@@ -306,20 +275,14 @@ def playground(signal, models=None, *, lr=None, steps: int = 300, controls=None,
         if any(f < 1 or 2 * f >= n for f in freqs):
             raise ValueError(f"freqs must be whole numbers in [1, n/2) for n = {n} samples, got {freqs}")
 
-    first_kind = next(iter(by_kind))
-    first = by_kind[first_kind][1]
-    spec0 = _spec(first)
-    defaults = {"model": first_kind, "omega": 30.0, "L": 6, "sigma": 10.0, "width": spec0["width"],
-                "depth": spec0["depth"], "lr": lr_of(*by_kind[first_kind]), "steps": steps,
-                "seed": spec0["seed"], "view": view}
-    for kind, (label, m) in by_kind.items():
-        s = _spec(m)
-        if kind == "siren":
-            defaults["omega"] = s["first_omega"]
-        elif kind == "relu_pe":
-            defaults["L"] = s["enc"]["L"]
-        elif kind == "relu_ff":
-            defaults["sigma"] = s["enc"]["sigma"]
+    specs = {kind: _spec(m) for kind, (label, m) in by_kind.items()}
+    first = next(iter(by_kind))
+    # each control starts at its network's own value (omega: SIREN's, L: ReLU + PE's, ...)
+    defaults = {"model": first, "width": specs[first]["width"], "depth": specs[first]["depth"],
+                "lr": lr_of(*by_kind[first]), "steps": steps, "seed": specs[first]["seed"], "view": view,
+                "omega": specs.get("siren", {}).get("first_omega", 30.0),
+                "L": (specs.get("relu_pe", {}).get("enc") or {}).get("L", 6),
+                "sigma": (specs.get("relu_ff", {}).get("enc") or {}).get("sigma", 10.0)}
     data = {
         "shape": list(shape), "n": n, "channels": channels,
         "coords": _b64(coords.detach().float().cpu().numpy()),
@@ -328,49 +291,9 @@ def playground(signal, models=None, *, lr=None, steps: int = 300, controls=None,
         "coord_range": [float(v) for v in signal.coord_range],
         # the PSNR's data range, as inr.fit takes it from a Signal: the width of its value range
         "data_range": float(signal.value_range[1] - signal.value_range[0]),
-        "models": {kind: {"label": label, "spec": _spec(m), "lr": lr_of(label, m), "init": _init(m)}
+        "models": {kind: {"label": label, "spec": specs[kind], "lr": lr_of(label, m), "init": _init(m)}
                    for kind, (label, m) in by_kind.items()},
         "controls": controls, "defaults": defaults, "freqs": freqs, "extent": extent,
         "finer": finer, "adam_eps": ADAM_EPS, "backend": backend, "autostart": bool(autostart),
     }
-    return Playground(data, dict(models), engine)
-
-
-_STYLE = """<style>
-.inr-playground{font:13px/1.4 system-ui,sans-serif;border:1px solid #ddd;border-radius:6px;padding:.6em;margin:.8em 0}
-.inr-pg-controls{display:flex;flex-wrap:wrap;gap:.3em .9em;align-items:center;margin-bottom:.5em}
-.inr-pg-field input[type=number]{width:5.5em}.inr-pg-field input[type=range]{width:7em;vertical-align:middle}
-.inr-pg-panels{display:flex;flex-wrap:wrap;gap:.6em}.inr-pg-panel{margin:0}
-.inr-pg-panel figcaption{font-size:11px;color:#555;max-width:420px}
-.inr-pg-status{font-size:12px;color:#333;margin-top:.4em}.inr-pg-note{color:#a94442;margin-top:.2em}
-</style>"""
-
-# Runs in the output: finds the engine (inline: already there; site: at the site's root, found
-# from the attribute Sphinx puts on <html>; files: beside the page), loads it once per page,
-# then mounts this trainer.
-_LOADER = r"""(function(){
-var id="__ID__", mode="__MODE__", files=__FILES__;
-var root=document.getElementById(id), data=JSON.parse(document.getElementById(id+"-data").textContent);
-function mount(){ window.INRPlayground.mount(root, data); }
-if (window.INRPlayground) { mount(); return; }
-(window.__inrPlaygroundQueue = window.__inrPlaygroundQueue || []).push([root, data]);
-if (window.__inrPlaygroundLoading) return;
-var base=null;
-if (mode==="inline") { window.__inrPlaygroundLoading=true; var e=document.createElement("script");
-  e.textContent=document.getElementById(id+"-engine").textContent; document.head.appendChild(e); return; }
-if (mode==="files") base="inr_playground/";
-else if (mode==="site") {
-  var cr=document.documentElement.getAttribute("data-content_root");
-  if (cr===null) { var s=document.querySelector('script[src*="documentation_options.js"]');
-    if (s) cr=s.getAttribute("src").replace(/_static\/documentation_options\.js.*$/,""); }
-  if (cr!==null) base=cr+"inr_playground/";
-}
-if (base===null) { root.textContent="The in-page trainer's engine is carried by the built book. "+
-  "In a notebook, show it with engine=\"inline\": playground(..., engine=\"inline\")."; return; }
-window.__inrPlaygroundLoading=true;
-(function next(i){ if (i>=files.length) return;
-  var s=document.createElement("script"); s.src=base+files[i];
-  s.onload=function(){ next(i+1); };
-  s.onerror=function(){ root.textContent="Could not load the in-page trainer ("+base+files[i]+")."; };
-  document.head.appendChild(s); })(0);
-})();"""
+    return Playground(data, dict(pairs), engine)
