@@ -26,6 +26,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from ..signals import Signal
+
 ASSETS = Path(__file__).with_name("playground_assets") / "inr_playground"
 # Load order: the core defines the global `tf`, the backends register themselves on it.
 ENGINE_FILES = ("tf-core.min.js", "tf-backend-cpu.min.js", "tf-backend-webgl.min.js",
@@ -45,7 +47,7 @@ def _b64(a) -> str:
     return base64.b64encode(np.ascontiguousarray(a, dtype="<f4").tobytes()).decode("ascii")
 
 
-def model_kind(model) -> str:
+def model_kind(model: torch.nn.Module) -> str:
     """Which of the page's networks an inrlib INR is ('siren', 'relu_pe', 'relu_ff', 'relu'), or
     a ValueError that says what the page cannot train."""
     cfg = getattr(model, "config", None)
@@ -144,12 +146,11 @@ class Playground:
     def _repr_html_(self) -> str:
         return self.html()
 
-    def save(self, path, engine: str = "inline", title: str = "INR playground") -> Path:
+    def save(self, path: str | Path, engine: str = "inline", title: str = "INR playground") -> Path:
         """A standalone page at `path`; engine "files" copies the engine beside it, once."""
-        engine = _engine(engine)
+        engine, path = _engine(engine), Path(path)
         if engine == "site":
             raise ValueError('engine="site" needs the built book; save with "inline" or "files"')
-        path = Path(path)
         if engine == "files":
             copy_engine(path.parent)
         path.write_text(f'<!DOCTYPE html>\n<html><head><meta charset="utf-8"><title>{html.escape(title)}'
@@ -177,11 +178,9 @@ def engine_bytes() -> int:
     return sum(p.stat().st_size for p in ASSETS.iterdir() if p.is_file())
 
 
-def copy_engine(folder) -> Path:
+def copy_engine(folder: str | Path) -> Path:
     """Copy the engine into `folder`/inr_playground (a page saved with engine="files")."""
-    dest = Path(folder) / "inr_playground"
-    shutil.copytree(ASSETS, dest, dirs_exist_ok=True)
-    return dest
+    return Path(shutil.copytree(ASSETS, Path(folder) / "inr_playground", dirs_exist_ok=True))
 
 
 def _positive(name, v, whole=False):
@@ -191,7 +190,8 @@ def _positive(name, v, whole=False):
     return int(v) if whole else float(v)
 
 
-def playground(signal, models=None, *, lr=None, steps: int = 300, controls=None, freqs=None,
+def playground(signal: Signal, models: dict | list | None = None, *, lr: float | dict | None = None,
+               steps: int = 300, controls: list | None = None, freqs: list | None = None,
                extent: float = 3.0, finer: int = 4, view: str = "train", engine: str = "auto",
                backend: str | None = None, autostart: bool = False) -> Playground:
     """A trainer for the reader's browser on `signal` (an inrlib Signal: a 1-D signal or an image,
