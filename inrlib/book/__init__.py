@@ -22,4 +22,7 @@ may import matplotlib, scipy.stats and ipywidgets; the core (`inrlib`) never imp
 - `sliders`: static sliders over precomputed frames (no kernel), and their compact PNG frames
 - `live`: the one live-controls component (ipywidgets) and its training view
 - `interrupt`: how a live click runs: a kernel interrupt delivered to its thread, one progress view
+- `playground`: the in-page trainer (TensorFlow.js, in the reader's browser, from inrlib's weights)
+- `claims`: a chapter's claims, asserted and shown as one line under their result
+- `pagecheck`: checks of what a reader sees (figures, printed outputs, prose)
 """
