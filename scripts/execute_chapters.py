@@ -135,6 +135,7 @@ def execute(path: Path, timeout: int, jobs: int, failed_dir: Path | None,
         "executed": time.strftime("%Y-%m-%d"),
         "page_checks": "passed" if not problems else f"{len(problems)} problems",
     }
+    drop_page_check_lines(nb)
     for cell in nb.cells:
         cell.metadata.pop("execution", None)  # timestamps would make every run a diff
     nbformat.write(nb, path)
@@ -162,6 +163,25 @@ def page_problems(nb) -> list:
                                                               "image/png"} & set(out["data"]):
                 found += [f"[{i}] {p}" for p in pagecheck.output_problems(out["data"]["text/plain"])]
     return found
+
+
+def drop_page_check_lines(nb) -> None:
+    """Remove the page checks' own lines from the stderr outputs (they go to the log and the
+    metadata's count, not onto the page)."""
+    from inrlib.book import pagecheck
+
+    for cell in nb.cells:
+        kept = []
+        for out in cell.get("outputs", []):
+            if out.get("output_type") == "stream" and out.get("name") == "stderr":
+                lines = [l for l in out["text"].splitlines(keepends=True)
+                         if not l.startswith(pagecheck.MARK)]
+                if not lines:
+                    continue
+                out["text"] = "".join(lines)
+            kept.append(out)
+        if cell.cell_type == "code":
+            cell.outputs = kept
 
 
 def _startup_dir() -> str:
