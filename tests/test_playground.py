@@ -4,7 +4,6 @@ from a local server without network."""
 import base64
 import functools
 import http.server
-import json
 import re
 import threading
 from pathlib import Path
@@ -135,13 +134,6 @@ def test_the_built_site_and_the_package_carry_the_engine():
 
 # ------------------------------------------------------------------ in the browser
 
-def _browser():
-    if not CHROMIUM.exists():
-        pytest.skip("no /usr/bin/chromium")
-    sync_api = pytest.importorskip("playwright.sync_api")
-    return sync_api.sync_playwright()
-
-
 def _site_page(folder: Path, pg, name="page.html") -> Path:
     """A page laid out as the built book has it: Sphinx's content-root attribute on <html>, the
     engine once at the root in inr_playground/."""
@@ -186,9 +178,10 @@ def _roughness(img):
 
 
 @pytest.fixture(scope="module")
-def pw():
-    with _browser() as p:  # one Playwright per module: the sync API allows one at a time
-        yield p
+def pw(playwright_session):
+    if not CHROMIUM.exists():
+        pytest.skip("no /usr/bin/chromium")
+    return playwright_session  # the run's one Playwright (tests/conftest.py)
 
 
 @pytest.fixture(scope="module")
