@@ -1,7 +1,6 @@
 """How big the book's experiments are: the `quick` (CPU, CI) and `full` (GPU, paper size) profiles,
 and each chapter's own sizes for both (`sizes`), which its page states at the top."""
 import os
-import time
 from dataclasses import dataclass, replace
 
 import torch
@@ -77,13 +76,13 @@ class Sizes:
         return ", ".join(self.LABELS.get(n, n + " {}").format(p[which]) for n, p in self.pairs.items())
 
     def _repr_markdown_(self) -> str:
-        dev = device()
-        where = torch.cuda.get_device_name(dev) if dev.type == "cuda" else "a CPU"
+        # The profile, device and date are the build's line under the title (_ext/run_line.py,
+        # from metadata.inrbook); this line says what this profile trains and what the other does.
         now, other = (0, 1) if self.profile.name == "quick" else (1, 0)
         other_name = "full" if self.profile.name == "quick" else "quick"
-        return (f'<p class="inr-run">This page was executed in the <strong>{self.profile.name}'
-                f"</strong> profile on {where} on {time.strftime('%Y-%m-%d')}: "
-                f"{self._describe(now)}. The {other_name} profile uses {self._describe(other)}.</p>")
+        return (f'<p class="inr-run">In the <strong>{self.profile.name}</strong> profile this '
+                f"chapter uses {self._describe(now)}; the {other_name} profile uses "
+                f"{self._describe(other)}.</p>")
 
 
 def sizes(profile: Profile | None = None, **pairs) -> Sizes:
