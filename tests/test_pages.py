@@ -132,3 +132,23 @@ def test_checks_catch_what_they_look_for(tmp_path):
     assert 'class="inr-run"' not in _outputs_text(bad)
     bad[0]["metadata"]["tags"] = ["remove-input"]
     assert not _visible_code(bad[:1])
+
+
+def test_references_hold_only_attributed_works_the_book_cites():
+    """Every cited key exists and names its author (or organisation) and a URL or venue; the
+    bibliography lists only cited works (references.md has no :all:)."""
+    from pybtex.database import parse_file
+    entries = parse_file(str(ROOT / "references.bib")).entries
+    texts = [p.read_text() for p in [*CHAPTERS, ROOT / "intro.md"]]
+    cited = set()
+    for text in texts:
+        for keys in re.findall(r"\{cite(?::[a-z]+)?\}`([^`]+)`", text):
+            cited |= {k.strip() for k in keys.split(",")}
+    assert cited, "no citations found: the pattern is wrong"
+    assert cited <= set(entries), f"cited but not in references.bib: {cited - set(entries)}"
+    for key in sorted(cited):
+        e = entries[key]
+        assert e.persons.get("author") or "organization" in e.fields, f"{key}: no author"
+        assert {"url", "booktitle", "journal", "howpublished"} & {f.lower() for f in e.fields}, \
+            f"{key}: no URL or venue"
+    assert ":all:" not in (ROOT / "references.md").read_text()
