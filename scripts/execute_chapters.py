@@ -142,6 +142,24 @@ def execute(path: Path, timeout: int, jobs: int, failed_dir: Path | None,
     return {**nb.metadata["inrbook"], "slow": slow, "problems": problems}
 
 
+def estimate(path: Path, timeout: int, log: Path) -> dict:
+    """Run one notebook with every fit cut to one counted step (scripts/work_count.py, installed
+    by the kernel's startup file) and nothing written back: its logged fits, the seconds it took
+    here, and the cells that raised something other than a failed claim (work after them may be
+    missing from the count)."""
+    import nbformat
+    from nbclient import NotebookClient
+
+    nb = nbformat.read(path, as_version=4)
+    start = time.perf_counter()
+    NotebookClient(nb, timeout=timeout, kernel_name="python3", allow_errors=True,
+                   store_widget_state=True, resources={"metadata": {"path": str(path.parent)}}).execute()
+    errors = [f"[{i}] {o['ename']}" for i, c in enumerate(nb.cells) for o in c.get("outputs", [])
+              if o.get("output_type") == "error" and o["ename"] != "AssertionError"]
+    fits = [json.loads(line) for line in log.read_text().splitlines()] if log.exists() else []
+    return {"fits": fits, "seconds": round(time.perf_counter() - start, 1), "errors": errors}
+
+
 def page_problems(nb) -> list:
     """What the page checks found in an executed notebook: the figure problems its kernel
     printed, and the outputs and prose a reader should not see."""
@@ -184,26 +202,35 @@ def drop_page_check_lines(nb) -> None:
             cell.outputs = kept
 
 
-def _startup_dir() -> str:
-    """An IPython directory whose startup file turns the figure check on in each kernel."""
+def _startup_dir(work_log: Path | None = None) -> str:
+    """An IPython directory whose startup file turns the figure check on in each kernel (and,
+    for --estimate, the work counter)."""
     import tempfile
 
     root = Path(tempfile.mkdtemp(prefix="inrbook-ipython-"))
     startup = root / "profile_default" / "startup"
     startup.mkdir(parents=True)
     (startup / "00-pagecheck.py").write_text("from inrlib.book import pagecheck\npagecheck.watch()\n")
+    if work_log:
+        (startup / "01-work-count.py").write_text(
+            f"import sys\nsys.path.insert(0, {str(Path(__file__).parent)!r})\n"
+            f"import work_count\nwork_count.install({str(work_log)!r})\n")
     return str(root)
 
 
 def run_one(path: Path, profile: str, threads: int | None, args) -> dict:
     """Execute `path` in a fresh worker process with its own environment."""
-    env = dict(os.environ, INR_PROFILE=profile, INR_PROGRESS="0", IPYTHONDIR=_startup_dir())
+    import tempfile
+
+    log = Path(tempfile.mkdtemp(prefix="inrbook-work-")) / "fits.jsonl" if args.estimate else None
+    env = dict(os.environ, INR_PROFILE=profile, INR_PROGRESS="0", IPYTHONDIR=_startup_dir(log))
     if threads:
         env["OMP_NUM_THREADS"] = str(threads)
     cmd = [sys.executable, __file__, "--worker", str(path), "--timeout", str(args.timeout),
            "--jobs", str(args.jobs)] + (["--failed-dir", str(args.failed_dir)] if args.failed_dir else []) \
         + (["--deadline", str(args.deadline)] if args.deadline else []) \
-        + (["--allow-page-problems"] if args.allow_page_problems else [])
+        + (["--allow-page-problems"] if args.allow_page_problems else []) \
+        + (["--estimate-log", str(log)] if log else [])
     out = subprocess.run(cmd, env=env, capture_output=True, text=True)
     try:
         return json.loads(out.stdout.strip().splitlines()[-1])
@@ -223,8 +250,15 @@ def main(argv=None) -> int:
                         help="seconds after which a chapter's kernel is interrupted (it then fails)")
     parser.add_argument("--allow-page-problems", action="store_true",
                         help="write a chapter whose page checks fail (recorded in its metadata)")
+    parser.add_argument("--estimate", action="store_true",
+                        help="count each chapter's training work (every fit cut to one step, "
+                             "nothing written) and print its estimated seconds on one GPU")
     parser.add_argument("--worker", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--estimate-log", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    if args.worker and args.estimate_log:
+        print(json.dumps(estimate(args.worker, args.timeout, args.estimate_log)))
+        return 0
     if args.worker:
         print(json.dumps(execute(args.worker, args.timeout, args.jobs, args.failed_dir, args.deadline,
                                  args.allow_page_problems)))
@@ -240,6 +274,9 @@ def main(argv=None) -> int:
     print(f"executing {len(paths)} chapter(s), {args.profile} profile, {args.jobs} at a time",
           flush=True)
     failed = []
+
+    if args.estimate:
+        return print_estimates(paths, args.profile, threads, args)
 
     def one(p):
         print(f"{p}: started", flush=True)
@@ -262,6 +299,39 @@ def main(argv=None) -> int:
     print(f"all done in {time.perf_counter() - start:.0f} s; "
           f"{len(failed)} failed{': ' + ', '.join(map(str, failed)) if failed else ''}")
     return 1 if failed else 0
+
+
+def print_estimates(paths, profile, threads, args) -> int:
+    """--estimate: one line per chapter, its fits and estimated GPU seconds (work_count's model)."""
+    sys.path.insert(0, str(Path(__file__).parent))
+    import work_count
+
+    results = sorted(Path(__file__).parents[1].glob("bench/results/*.json"))
+    if not results:
+        print("no bench/results/*.json to take a GPU's speed from: run bench/run.py --targets on one")
+        return 1
+    rate, source = work_count.benchmark_rate(results[-1])
+    print(f"estimated seconds on one GPU: {rate / 1e12:.1f} TFLOP/s ({source}), "
+          f"{work_count.LAUNCH_S * 1e6:.0f} µs per operator; {profile} profile")
+    print(f"{'chapter':32} {'fits':>5} {'models':>6} {'steps':>8} {'TFLOP':>8} {'GPU s':>7} {'here s':>7}")
+    total = 0.0
+    for p in paths:
+        r = run_one(p, profile, threads, args)
+        if "fits" not in r:
+            print(f"{str(p):32} failed: {r.get('error')}")
+            continue
+        fits = r["fits"]
+        gpu = work_count.seconds(fits, rate)
+        total += gpu
+        print(f"{str(p):32} {len(fits):5d} {sum(f['models'] for f in fits):6d} "
+              f"{sum(f['steps'] * f['models'] for f in fits):8d} "
+              f"{sum(f['steps'] * f['flops'] for f in fits) / 1e12:8.1f} {gpu:7.1f} {r['seconds']:7.0f}"
+              + (f"  (cells that raised: {', '.join(r['errors'][:4])}: work after them may be missing)"
+                 if r["errors"] else ""), flush=True)
+    print(f"{'all':32} {'':5} {'':6} {'':8} {'':8} {total:7.1f}")
+    print("'here s' is the run with each fit cut to one step: the chapter's other work (data, "
+          "evaluation, plots) on this machine, an upper bound for it on a GPU.")
+    return 0
 
 
 if __name__ == "__main__":
