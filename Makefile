@@ -1,7 +1,7 @@
 # The three commands of the README are `make book`, `make lab` and `make test`; each sets up .venv first.
 PY := .venv/bin/python
 export INR_PROGRESS ?= 0
-.PHONY: setup book lab test chapters bench clean
+.PHONY: setup book lab test chapters bench clean paper-size
 
 setup:
 	@bash scripts/setup.sh
@@ -33,3 +33,8 @@ bench: setup
 
 clean:
 	rm -rf _build
+
+# On a lent GPU machine (no setup there: it installs the carried .whl/ wheels itself); see
+# scripts/paper_size.sh and README's "On a GPU". OUT is where the results go.
+paper-size:
+	OUT=$(or $(OUT),out) bash scripts/paper_size.sh
