@@ -13,7 +13,8 @@
 #
 # Settings (environment): OUT (required), PY=python3, PROFILE=full, JOBS=3, DEADLINE=240,
 # BUDGET=540 (seconds for the whole run), CHAPTERS (default: the ones not yet full on a GPU),
-# STEPS=2000 (benchmark steps per fit), BENCH_DEVICE=cuda, WHEELS=.whl.
+# CHAPTERS=none for the benchmark alone, STEPS=2000 (benchmark steps per fit), BENCH_DEVICE=cuda,
+# BENCH_ARGS (more arguments for bench/run.py, e.g. "--configs 'siren 256'"), WHEELS=.whl.
 # A CPU rehearsal: OUT=/tmp/o PY=.venv/bin/python PROFILE=quick BENCH_DEVICE=cpu STEPS=30 \
 #   CHAPTERS=chapters/01_quickstart.ipynb bash scripts/paper_size.sh
 set -uo pipefail
@@ -45,9 +46,10 @@ for p in sorted(pathlib.Path("chapters").glob("*.ipynb")):
 EOF
 )
 fi
+[ "$CHAPTERS" = none ] && CHAPTERS=
 log "chapters: $(echo $CHAPTERS | wc -w) in the $PROFILE profile, $JOBS at a time, deadline ${DEADLINE}s each"
 if [ -n "$CHAPTERS" ]; then
-  touch /tmp/paper-size-start   # execute_chapters.py rewrites only the chapters that pass
+  rm -rf /tmp/failed; touch /tmp/paper-size-start   # execute_chapters.py rewrites only passing chapters
   "$PY" scripts/execute_chapters.py --profile "$PROFILE" --jobs "$JOBS" --deadline "$DEADLINE" \
     --failed-dir /tmp/failed $CHAPTERS 2>&1 | tee -a "$OUT/chapters.log"
   written=$(find chapters -name '*.ipynb' -newer /tmp/paper-size-start | sort)
@@ -65,7 +67,7 @@ else
   log "benchmark: bench/run.py --targets --device $BENCH_DEVICE --steps $STEPS, at most ${left}s"
   before=$(date +%s)
   timeout "$left" "$PY" bench/run.py --targets --device "$BENCH_DEVICE" --steps "$STEPS" \
-    2>&1 | tee "$OUT/bench.log"
+    ${BENCH_ARGS:+$BENCH_ARGS} 2>&1 | tee "$OUT/bench.log"
   for f in bench/results/*.json; do
     [ "$(stat -c %Y "$f")" -ge "$before" ] && cp "$f" "$OUT/"
   done
