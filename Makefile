@@ -11,12 +11,13 @@ book: setup
 	@echo "The book is at $(CURDIR)/_build/html/index.html"
 
 # The chapters in JupyterLab, on working copies in lab/ (git ignores it; a chapter missing
-# there is copied from chapters/), so running and autosaving never change the committed book.
+# there is copied from chapters/, with citations, glued numbers and figure numbers written out
+# as the site shows them), so running and autosaving never change the committed book.
 # Progress bars on (the book's executed pages turn them off). Jupyter refuses to run as root
 # (containers, CI machines) unless told --allow-root.
 lab: export INR_PROGRESS := 1
 lab: setup
-	@mkdir -p lab && for nb in chapters/*.ipynb; do [ -e "lab/$${nb#chapters/}" ] || cp "$$nb" lab/; done
+	@$(PY) scripts/lab_copies.py lab
 	.venv/bin/jupyter-lab $(if $(filter 0,$(shell id -u)),--allow-root) lab/
 
 test: setup

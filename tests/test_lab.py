@@ -14,7 +14,6 @@ import json
 import os
 import re
 import secrets
-import shutil
 import signal
 import socket
 import subprocess
@@ -26,6 +25,9 @@ from pathlib import Path
 import pytest
 
 from inrlib.book import live
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts"))
+import lab_copies  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 JUPYTER_LAB = Path(sys.executable).with_name("jupyter-lab")
@@ -86,8 +88,8 @@ def lab(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("lab")
     notebooks = tmp / "chapters"
     notebooks.mkdir()
-    for stem in CHAPTERS:
-        shutil.copy(SOURCE / f"{stem}.ipynb", notebooks)
+    for stem in CHAPTERS:  # as `make lab` copies them
+        lab_copies.copy(SOURCE / f"{stem}.ipynb", notebooks / f"{stem}.ipynb")
     _settings(tmp / "settings")
     env = dict(os.environ, INR_PROFILE="quick", INR_PROGRESS="1",  # as `make lab` has them
                JUPYTERLAB_SETTINGS_DIR=str(tmp / "settings"),
@@ -325,8 +327,10 @@ def test_live_controls_in_jupyterlab(lab, chromium, stem):
         if stem == "02_images":  # MyST in JupyterLab (jupyterlab-myst): no role left as raw text
             prose = page.locator(".jp-MarkdownCell .jp-Cell-inputArea").all_inner_texts()
             assert any(t.startswith("Fitting images") for t in prose), prose[:2]  # rendered
-            raw = [t for t in prose if re.search(r"\{(cite:p|cite:t|doc|glue:text|ref)\}`", t)]
+            raw = [t for t in prose if re.search(r"\{(cite:p|cite:t|doc|glue:text|ref|numref)\}`", t)]
             assert not raw, raw[:3]
+            text = "\n".join(prose)  # read as on the site: a citation, a figure number, a link
+            assert "(Sitzmann et al., 2020" in text and re.search(r"Fig\. 2\.\d", text), text[:600]
 
         nb.run_through(demo)
         cell.scroll_into_view_if_needed()
