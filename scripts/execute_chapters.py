@@ -154,7 +154,8 @@ def estimate(path: Path, timeout: int, log: Path) -> dict:
     start = time.perf_counter()
     NotebookClient(nb, timeout=timeout, kernel_name="python3", allow_errors=True,
                    store_widget_state=True, resources={"metadata": {"path": str(path.parent)}}).execute()
-    errors = [f"[{i}] {o['ename']}" for i, c in enumerate(nb.cells) for o in c.get("outputs", [])
+    errors = [f"[{i}] {o['ename']}: {o['evalue'][:80]}" for i, c in enumerate(nb.cells)
+              for o in c.get("outputs", [])
               if o.get("output_type") == "error" and o["ename"] != "AssertionError"]
     fits = [json.loads(line) for line in log.read_text().splitlines()] if log.exists() else []
     return {"fits": fits, "seconds": round(time.perf_counter() - start, 1), "errors": errors}
