@@ -96,3 +96,23 @@ def test_a_figure_legend_in_a_plot_is_not_a_problem_but_text_on_another_axes_is(
     assert pagecheck.figure_problems(fig) == []
     axes[0].text(1.6, 0.5, "stray note", transform=axes[0].transData)  # lands on the right plot
     assert any("'stray note' lies on axes" in p for p in pagecheck.figure_problems(fig))
+
+
+def test_slider_frames_are_checked_at_the_size_the_page_shows_them(capsys):
+    """A frame is shown at most a column wide (a 10-inch frame at 0.69x): 6-pt text there is
+    under 9 px and reported; the same frame with 14-pt text passes."""
+    from inrlib.book import sliders
+
+    def frame(size):
+        fig, ax = plt.subplots(figsize=(10, 3))
+        ax.set_title("ω0 = 30", fontsize=size)
+        ax.set_xticks([]), ax.set_yticks([])
+        return fig
+
+    pagecheck.FOUND.clear()
+    sliders.static_slider(frame, [6, 14], "font size")
+    found = list(pagecheck.FOUND)
+    assert any("slider frame font size = 6" in p and "px on the page" in p for p in found), found
+    assert not any("font size = 14" in p for p in found), found
+    assert pagecheck.MARK in capsys.readouterr().err  # execute_chapters reads these lines
+    plt.close("all")

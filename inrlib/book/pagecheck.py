@@ -163,12 +163,16 @@ def prose_problems(markdown: str) -> list:
 FOUND = []
 
 
+def report(problems: list) -> None:
+    """Record problems and print them as 'page check: ...' lines (execute_chapters reads them)."""
+    for p in problems:
+        FOUND.append(p)
+        print(f"{MARK} {p}", file=sys.stderr)
+
+
 def _check_open_figures():
     for num in plt.get_fignums():
-        fig = plt.figure(num)
-        for p in figure_problems(fig, name=f"figure {num}"):
-            FOUND.append(p)
-            print(f"{MARK} {p}", file=sys.stderr)
+        report(figure_problems(plt.figure(num), name=f"figure {num}"))
 
 
 def watch(ip=None) -> None:

@@ -10,6 +10,8 @@ import matplotlib.pyplot as plt
 import numpy as np
 from PIL import Image
 
+from . import pagecheck
+
 _ids = itertools.count()
 
 
@@ -71,6 +73,10 @@ class StaticSlider:
     def __init__(self, frames, values, label, captions=None, start=None, dpi=72, scale=2):
         if scale <= 0:
             raise ValueError(f"scale must be positive, got {scale}")
+        for f, v in zip(frames, values):  # each frame checked at the size the page shows it
+            if not isinstance(f, bytes):
+                pagecheck.report(pagecheck.figure_problems(f, self.shown_scale(f, dpi, scale),
+                                                           name=f"slider frame {label} = {v}"))
         frames = [f if isinstance(f, bytes) else compact_png(figure_png(f, dpi * scale))
                   for f in frames]
         if not frames or len(frames) != len(values):
@@ -80,6 +86,16 @@ class StaticSlider:
         self.frames, self.values, self.label, self.scale = frames, list(values), label, scale
         self.captions = list(captions) if captions is not None else [""] * len(frames)
         self.start = len(frames) // 2 if start is None else start
+
+    @classmethod
+    def shown_scale(cls, fig, dpi, scale) -> float:
+        """CSS pixels on the page per pixel of `fig` at its own dpi, as _repr_html_ sizes it."""
+        fig.canvas.draw()
+        inches = fig.get_tightbbox(fig.canvas.get_renderer()).width
+        w = inches * dpi * scale  # the PNG's width
+        zoom = max(1.0, min(scale, cls.min_width * scale / w))
+        shown = min(pagecheck.COLUMN_PX, w * zoom / scale)  # max-width: 100% of the column
+        return shown / inches / fig.dpi
 
     def caption_line(self, i) -> str:
         """Frame i's caption line: `label = value`, then `: caption` when there is one."""
