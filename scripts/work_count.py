@@ -2,7 +2,7 @@
 
 Installed in the kernel (an IPython startup file), `install(log)` replaces inrlib's one training
 loop (`inrlib.training._train`, which `fit`, `fit_many` and `sweep` all use) by one that runs a
-single step under torch's FLOP counter and logs, per fit: the models, the steps asked for, the
+single step under a FLOP and operator counter and logs, per fit: the models, the steps asked for, the
 FLOPs and the number of operators of one step. The rest of the chapter runs as written (its
 evaluations at full size included), so results are wrong and claims fail: the estimate tolerates
 errors and reports how many cells raised something other than a failed claim.
@@ -17,28 +17,36 @@ from pathlib import Path
 
 import torch
 from torch.utils._python_dispatch import TorchDispatchMode
-from torch.utils.flop_counter import FlopCounterMode
+from torch.utils.flop_counter import flop_registry
 
 LAUNCH_S = 8e-6  # eager PyTorch on an H100/H200: ~5-10 µs of host work per operator
 
 
-class _Ops(TorchDispatchMode):
-    """Counts the aten operators that run (each is about one kernel launch on a GPU)."""
+class _Count(TorchDispatchMode):
+    """Counts the aten operators that run (each is about one kernel launch on a GPU) and their
+    FLOPs by torch's own formulas (matrix products and convolutions; elementwise work counts 0).
+    torch's FlopCounterMode would do the FLOPs, but its module hooks break under autograd.grad,
+    which every derivative loss (Poisson, SDF) calls."""
 
     def __init__(self):
         super().__init__()
-        self.n = 0
+        self.ops, self.flops = 0, 0
 
     def __torch_dispatch__(self, func, types, args=(), kwargs=None):
-        self.n += 1
-        return func(*args, **(kwargs or {}))
+        kwargs = kwargs or {}
+        out = func(*args, **kwargs)
+        self.ops += 1
+        formula = flop_registry.get(func.overloadpacket)
+        if formula is not None:
+            self.flops += formula(*args, **kwargs, out_val=out)
+        return out
 
 
 def one_step(fn):
     """(result, FLOPs, operators) of fn() run once."""
-    with FlopCounterMode(display=False) as flops, _Ops() as ops:
+    with _Count() as count:
         out = fn()
-    return out, flops.get_total_flops(), ops.n
+    return out, count.flops, count.ops
 
 
 def install(log: str) -> None:

@@ -64,3 +64,15 @@ def test_wheel_closure_holds_what_executes_a_notebook_and_no_extras():
     assert {"nbclient", "jupyter-client", "nbformat", "traitlets"} <= set(found)
     assert all(v for v in found.values())
     assert "sphinx" not in found  # nbclient's [docs] extra must not be followed
+
+
+def test_a_derivative_loss_is_counted_too(counted):
+    """Poisson and SDF losses call autograd.grad inside the step (torch's FlopCounterMode
+    raised there: its module hooks do not support it)."""
+    from inrlib.book import poisson
+
+    coords, targets = torch.rand(64, 2) * 2 - 1, torch.rand(64, 4)
+    inr.fit(inr.INR(width=16, depth=2, seed=0), coords, targets, steps=50, progress=False,
+            loss=poisson.derivative_loss(targets, 1.0, 1.0, 1.0))
+    (fit,) = counted()
+    assert fit["steps"] == 50 and fit["flops"] > 0
