@@ -329,6 +329,10 @@ def print_estimates(paths, profile, threads, args) -> int:
               f"{sum(f['steps'] * f['flops'] for f in fits) / 1e12:8.1f} {gpu:7.1f} {r['seconds']:7.0f}"
               + (f"  (cells that raised: {', '.join(r['errors'][:4])}: work after them may be missing)"
                  if r["errors"] else ""), flush=True)
+        top = sorted(fits, key=lambda f: -work_count.seconds([f], rate))[:3]
+        print("    largest: " + "; ".join(f"{f['desc']} ({f['models']} x {f['steps']} steps, "
+                                          f"{f['points']} points): {work_count.seconds([f], rate):.1f} s"
+                                          for f in top), flush=True)
     print(f"{'all':32} {'':5} {'':6} {'':8} {'':8} {total:7.1f}")
     print("'here s' is the run with each fit cut to one step: the chapter's other work (data, "
           "evaluation, plots) on this machine, an upper bound for it on a GPU.")
