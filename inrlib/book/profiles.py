@@ -62,7 +62,9 @@ class Sizes:
     sizes, and what the other profile uses."""
 
     LABELS = {"image": "{}-pixel training images", "width": "width {}", "depth": "depth {}",
-              "steps": "{} steps", "seconds": "{} s of audio", "sweep_steps": "{} steps per sweep"}
+              "steps": "{} steps", "seconds": "{} s of audio", "sweep_steps": "{} steps per sweep",
+              "points": "{} points per shape", "batch": "batches of {} surface points",
+              "grid": "a {}³ marching-cubes grid"}
 
     def __init__(self, profile: Profile, **pairs):
         for name, pair in pairs.items():
