@@ -64,7 +64,8 @@ class Sizes:
     LABELS = {"image": "{}-pixel training images", "width": "width {}", "depth": "depth {}",
               "steps": "{} steps", "seconds": "{} s of audio", "sweep_steps": "{} steps per sweep",
               "points": "{} points per shape", "batch": "batches of {} surface points",
-              "grid": "a {}³ marching-cubes grid"}
+              "grid": "a {}³ marching-cubes grid", "L": "L = {} encoding frequencies",
+              "sweep_image": "{}-pixel sweep images"}
 
     def __init__(self, profile: Profile, **pairs):
         for name, pair in pairs.items():
