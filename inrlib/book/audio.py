@@ -98,7 +98,7 @@ def spectrogram(x, rate, nperseg=256, floor_db=-90.0):
     return f, t, np.maximum(10 * np.log10(np.maximum(s, 1e-30) / peak), floor_db)
 
 
-def plot_waveforms(clips: dict, rate, zoom, title="Waveform", figsize=(10, 4.2)):
+def plot_waveforms(clips: dict, rate, zoom, title="Waveform", figsize=(6.8, 4.6)):
     """The whole clips (top) and a zoomed window `zoom = (t0, t1)` in seconds (bottom), overlaid;
     the first clip is the reference, drawn in black."""
     rate = _check_rate(rate)
@@ -112,7 +112,7 @@ def plot_waveforms(clips: dict, rate, zoom, title="Waveform", figsize=(10, 4.2))
     t0, t1 = _zoom(zoom)
     if not (0 <= t0 < t1 <= t[-1] + 1 / rate):
         raise ValueError(f"zoom window {zoom} s is not inside the clip (0 to {t[-1]:.3f} s)")
-    fig, (top, bottom) = plt.subplots(2, 1, figsize=figsize)
+    fig, (top, bottom) = plt.subplots(2, 1, figsize=figsize, layout="constrained")
     inside = (t >= t0) & (t <= t1)
     for i, (k, a) in enumerate(arrays.items()):
         style = dict(color="black", lw=0.8) if i == 0 else dict(lw=0.8, alpha=0.8)
@@ -123,8 +123,7 @@ def plot_waveforms(clips: dict, rate, zoom, title="Waveform", figsize=(10, 4.2))
     top.set(title=title, xlabel="time (s)", ylabel="amplitude", xlim=(0, t[-1]))
     bottom.set(title=f"zoom: {1e3 * t0:.0f} to {1e3 * t1:.0f} ms", xlabel="time (ms)",
                ylabel="amplitude")
-    top.legend(loc="upper right", fontsize=8, ncol=len(arrays) + 1)
-    fig.tight_layout()
+    top.legend(loc="upper right", fontsize=9, ncol=len(arrays) + 1)
     return fig
 
 
@@ -137,7 +136,7 @@ def plot_spectrograms(clips: dict, rate, nperseg=256, floor_db=-80.0, ncols=None
     ncols = len(clips) if ncols is None else whole("ncols", ncols)
     nrows = math.ceil(len(clips) / ncols)
     fig, axes = plt.subplots(nrows, ncols, figsize=(panel_size[0] * ncols, panel_size[1] * nrows),
-                             squeeze=False, sharey=True)
+                             squeeze=False, sharey=True, layout="constrained")
     for ax, (k, v) in zip(axes.flat, clips.items()):
         f, t, db = spectrogram(v, rate, nperseg, floor_db)
         im = ax.pcolormesh(t, f / 1e3, db, vmin=floor_db, vmax=0, shading="auto", cmap="magma",
@@ -149,7 +148,7 @@ def plot_spectrograms(clips: dict, rate, nperseg=256, floor_db=-80.0, ncols=None
         ax.axis("off")
     fig.colorbar(im, ax=axes, label="power (dB)", shrink=0.9)
     if title:
-        fig.suptitle(title, y=1.06)  # above the panel titles
+        fig.suptitle(title)
     return fig
 
 
@@ -181,7 +180,7 @@ def frequency_reach(omega, duration, coord_span=2.0) -> float:
 
 
 def plot_reconstruction(target, recon, rate, zoom, title="", nperseg=256, floor_db=-80.0,
-                        figsize=(9, 2.8)):
+                        figsize=(6.8, 2.8)):
     """One row: the zoomed window of target and reconstruction, and the reconstruction's
     spectrogram (a frame of the chapter's static sliders)."""
     rate = _check_rate(rate)
@@ -193,15 +192,15 @@ def plot_reconstruction(target, recon, rate, zoom, title="", nperseg=256, floor_
     inside = (t >= t0) & (t <= t1)
     if not inside.any():
         raise ValueError(f"zoom window {zoom} s is not inside the clip (0 to {t[-1]:.3f} s)")
-    fig, (left, right) = plt.subplots(1, 2, figsize=figsize, gridspec_kw={"width_ratios": [1.3, 1]})
+    fig, (left, right) = plt.subplots(1, 2, figsize=figsize, gridspec_kw={"width_ratios": [1.3, 1]},
+                                      layout="constrained")
     left.plot(1e3 * t[inside], a[inside], color="black", lw=0.9, label="target")
     left.plot(1e3 * t[inside], b[inside], color="tab:red", lw=0.9, alpha=0.85, label="reconstruction")
     left.set(title=f"{title}: zoom", xlabel="time (ms)", ylabel="amplitude", ylim=(-1.05, 1.05))
-    left.legend(loc="upper right", fontsize=7)
+    left.legend(loc="upper right", fontsize=9)
     f, tt, db = spectrogram(b, rate, nperseg, floor_db)
     im = right.pcolormesh(tt, f / 1e3, db, vmin=floor_db, vmax=0, shading="auto", cmap="magma",
                           rasterized=True)
     right.set(title=f"{title}: spectrogram", xlabel="time (s)", ylabel="frequency (kHz)")
     fig.colorbar(im, ax=right, label="power (dB)")
-    fig.tight_layout()
     return fig

@@ -65,7 +65,7 @@ class Sizes:
               "steps": "{} steps", "seconds": "{} s of audio", "sweep_steps": "{} steps per sweep",
               "points": "{} points per shape", "batch": "batches of {} surface points",
               "grid": "a {}³ marching-cubes grid", "L": "L = {} encoding frequencies",
-              "sweep_image": "{}-pixel sweep images"}
+              "sweep_image": "{}-pixel sweep images", "rate": "{} samples per second"}
 
     def __init__(self, profile: Profile, **pairs):
         for name, pair in pairs.items():
