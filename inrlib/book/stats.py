@@ -202,36 +202,38 @@ def median_frequency(freqs, power) -> float:
 
 
 def plot_layer_stats(stats, title, layers=None):
-    """One row per layer (all, or the 1-based `layers`): the argument's histogram with the
-    N(0, 1) density, the output's with the arcsine density, the output's power spectrum, and
-    the gradients' histogram. Returns the matplotlib figure."""
+    """One row per layer (all, or the 1-based `layers`): the argument against N(0, 1), the
+    sine's output against the arcsine law, the output's power spectrum along x, and the gradient
+    of the mean output in units of its own std (no offset text). 7 in wide, for the page."""
     import matplotlib.pyplot as plt
 
     layers = layers or [s.layer for s in stats]
     rows = [s for s in stats if s.layer in layers]
     if not rows:
         raise ValueError(f"none of the layers {layers} is in these statistics")
-    fig, axes = plt.subplots(len(rows), 4, figsize=(10, 1.8 * len(rows) + 0.6), squeeze=False)
+    fig, axes = plt.subplots(len(rows), 4, figsize=(7, 1.55 * len(rows) + 0.9), squeeze=False)
     z, y = np.linspace(-4, 4, 400), np.linspace(-0.995, 0.995, 400)
     for ax, s in zip(axes, rows):
-        ax[0].hist(np.clip(s.arg, -4, 4), bins=120, range=(-4, 4), density=True, color="C0")
+        ax[0].hist(np.clip(s.arg, -4, 4), bins=80, range=(-4, 4), density=True, color="C0")
         ax[0].plot(z, normal_pdf(z), "k--", lw=1)
-        ax[0].set_ylabel(f"layer {s.layer}\ndensity")
-        ax[0].set_title(f"argument: std {s.arg_std:.2f}, KS {s.ks_normal:.3f}", fontsize=9)
-        ax[1].hist(s.out, bins=100, range=(-1, 1), density=True, color="C1")
+        ax[0].set_ylabel(f"layer {s.layer}")
+        ax[0].set_title(f"std {s.arg_std:.2f}, KS {s.ks_normal:.3f}", fontsize=9)
+        ax[1].hist(s.out, bins=80, range=(-1, 1), density=True, color="C1")
         ax[1].plot(y, arcsine_pdf(y), "k--", lw=1)
         ax[1].set_ylim(0, 3)
-        ax[1].set_title(f"sin(argument): KS to arcsine {s.ks_arcsine:.3f}", fontsize=9)
+        ax[1].set_title(f"KS to arcsine {s.ks_arcsine:.3f}", fontsize=9)
         if s.freqs is not None:
             ax[2].loglog(s.freqs[1:], s.out_power[1:], color="C2", lw=0.8)
-            ax[2].set_title("output power spectrum", fontsize=9)
+            ax[2].set_title(f"median freq. {median_frequency(s.freqs, s.out_power):.0f}", fontsize=9)
         g = s.arg_grad if s.arg_grad is not None else s.out_grad
-        ax[3].hist(g, bins=120, density=True, color="C3")
-        ax[3].set_title(f"gradient of mean output: std {g.std():.1e}", fontsize=9)
-    axes[-1][0].set_xlabel("ω0 (W h + b), clipped to ±4")
-    axes[-1][1].set_xlabel("sin(ω0 (W h + b))")
-    axes[-1][2].set_xlabel("frequency (cycles per unit of x)")
-    axes[-1][3].set_xlabel("d mean(Φ) / d argument")
-    fig.suptitle(title)
+        ax[3].hist(g / g.std(), bins=80, range=(-5, 5), density=True, color="C3")
+        ax[3].set_title(f"gradient std {g.std():.1e}", fontsize=9)
+        for a in ax:  # densities and powers: their shapes matter, not the numbers on the y axis
+            a.tick_params(axis="x", which="both", labelsize=8)
+            a.tick_params(axis="y", which="both", left=False, labelleft=False)
+    for a, label in zip(axes[-1], ["argument (±4)", "sin(argument)", "frequency along x",
+                                   "gradient / its std"]):
+        a.set_xlabel(label, fontsize=9)
+    fig.suptitle(title, fontsize=10)
     fig.tight_layout()
     return fig
