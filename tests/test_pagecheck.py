@@ -116,3 +116,11 @@ def test_slider_frames_are_checked_at_the_size_the_page_shows_them(capsys):
     assert not any("font size = 14" in p for p in found), found
     assert pagecheck.MARK in capsys.readouterr().err  # execute_chapters reads these lines
     plt.close("all")
+
+
+def test_api_names_through_submodules_not_yet_imported():
+    """`inrlib.book.dynamics.x` names a submodule that `import inrlib` does not load: the check
+    imports it rather than calling a valid name missing (and still catches a wrong one)."""
+    assert pagecheck.prose_problems("See `inrlib.book.dynamics.fit_tracked`.") == []
+    bad = pagecheck.prose_problems("See `inrlib.book.dynamics.fit_all` and `inrlib.book.nope`.")
+    assert len(bad) == 2 and "'fit_all'" in bad[0] and "'nope'" in bad[1], bad

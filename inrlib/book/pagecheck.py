@@ -2,9 +2,12 @@
 the page shows it), printed outputs (raw tables, raw dicts, run-log remarks) and prose (API
 names that do not exist where the text says). `watch()` runs the figure check at the end of
 every cell of an executing chapter; `scripts/execute_chapters.py` fails a chapter that trips it."""
+import pkgutil
 import re
 import sys
 from importlib import import_module
+from pathlib import Path
+from types import ModuleType
 
 import matplotlib.pyplot as plt
 
@@ -131,29 +134,41 @@ def output_problems(text: str) -> list:
 
 
 _API = re.compile(r"`((?:inr|inrlib(?:\.book)?|[a-z_]+)\.[A-Za-z_][\w.]*)")
-BOOK_MODULES = ("audio", "comparison", "dynamics", "images", "init_study", "live", "meshes",
-                "periodicity", "playground", "poisson", "profiles", "regions", "render", "sdf",
-                "shapes", "sliders", "stats", "tables")
+BOOK_MODULES = tuple(m.name for m in pkgutil.iter_modules([str(Path(__file__).parent)]))
+
+
+def _missing(module: str, parts: list) -> str | None:
+    """The first of `parts` that `module` (then each attribute, or submodule) lacks, or None."""
+    obj = import_module(module)
+    for part in parts:
+        if part and hasattr(obj, part):
+            obj = getattr(obj, part)
+            continue
+        if part and isinstance(obj, ModuleType):  # a submodule not imported yet
+            try:
+                obj = import_module(f"{obj.__name__}.{part}")
+                continue
+            except ImportError:
+                pass
+        return part or "''"
+    return None
 
 
 def prose_problems(markdown: str) -> list:
-    """API names in prose (`inr.x`, `poisson.x`, ...) that do not exist where the text says."""
+    """API names in prose (`inr.x`, `inrlib.book.dynamics.x`, `poisson.x`, ...) that do not
+    exist where the text says."""
     problems = []
     for ref in _API.findall(markdown):
         head, *rest = ref.split(".")
         if head in ("inr", "inrlib"):
-            module = "inrlib.book" if rest[:1] == ["book"] else "inrlib"
-            rest = rest[1:] if rest[:1] == ["book"] else rest
+            module = "inrlib"
         elif head in BOOK_MODULES:
             module = f"inrlib.book.{head}"
         else:
             continue
-        obj = import_module(module)
-        for part in rest:
-            if part == "" or not hasattr(obj, part):
-                problems.append(f"`{ref}` does not exist ({module} has no {part!r})")
-                break
-            obj = getattr(obj, part)
+        part = _missing(module, rest)
+        if part is not None:
+            problems.append(f"`{ref}` does not exist: nothing named {part!r} there")
     return problems
 
 

@@ -65,7 +65,8 @@ class Sizes:
               "steps": "{} steps", "seconds": "{} s of audio", "sweep_steps": "{} steps per sweep",
               "points": "{} points per shape", "batch": "batches of {} surface points",
               "grid": "a {}³ marching-cubes grid", "L": "L = {} encoding frequencies",
-              "sweep_image": "{}-pixel sweep images", "rate": "{} samples per second"}
+              "sweep_image": "{}-pixel sweep images", "rate": "{} samples per second",
+              "steps_1d": "{} steps in 1D", "steps_2d": "{} steps on the image"}
 
     def __init__(self, profile: Profile, **pairs):
         for name, pair in pairs.items():
