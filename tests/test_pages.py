@@ -87,6 +87,13 @@ def test_key_figures_are_numbered_captioned_and_referred_to(path):
     needed = 1 if path.stem.startswith("01") else 3
     assert len(figures) >= needed, f"{path.name}: {len(figures)} numbered figures, needs {needed}"
     prose = _prose(cells)
+    for c in cells:  # myst-nb makes a figure of every output of the cell: one image, nothing else
+        name = c.get("metadata", {}).get("mystnb", {}).get("figure", {}).get("name")
+        if name:
+            kinds = [o["output_type"] for o in c.get("outputs", [])]
+            images = [o for o in c.get("outputs", []) if "image/png" in o.get("data", {})]
+            assert len(images) == 1 and kinds == ["display_data"], \
+                f"{path.name}: {name}'s cell has outputs {kinds} (end its last line with ';')"
     for name, caption in figures.items():
         assert re.fullmatch(r"fig-\d\d-[a-z0-9-]+", name), f"{path.name}: figure name {name!r}"
         assert len(caption.split()) >= 6, f"{path.name}: {name}'s caption is too short: {caption!r}"
