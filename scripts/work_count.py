@@ -1,11 +1,11 @@
 """Count a chapter's training work without doing it, for `execute_chapters.py --estimate`.
 
 Installed in the kernel (an IPython startup file), `install(log)` replaces inrlib's one training
-loop (`inrlib.training._train`, which `fit`, `fit_many` and `sweep` all use) by one that runs a
-single step under a FLOP and operator counter and logs, per fit: the models, the steps asked for, the
-FLOPs and the number of operators of one step. The rest of the chapter runs as written (its
-evaluations at full size included), so results are wrong and claims fail: the estimate tolerates
-errors and reports how many cells raised something other than a failed claim.
+loop (`inrlib.training._train`, which `fit`, `fit_many` and `sweep` all use) by one that runs
+two steps under a FLOP and operator counter and logs, per fit: the models, the steps asked for,
+and the FLOPs and operators (views left out) of the second step. The rest of the chapter runs as
+written (its evaluations at full size included), so results are wrong and claims fail: the
+estimate tolerates errors and reports the cells that raised something other than a failed claim.
 
 A GPU step is modelled as max(FLOPs / R, operators x T): R is the rate the H200 reached on the
 benchmark's SIREN step (bench/results, inrlib at its defaults), T the eager cost of launching one
@@ -35,7 +35,7 @@ class _Count(TorchDispatchMode):
     def __torch_dispatch__(self, func, types, args=(), kwargs=None):
         kwargs = kwargs or {}
         out = func(*args, **kwargs)
-        self.ops += 1
+        self.ops += not func.is_view  # a view launches nothing
         formula = flop_registry.get(func.overloadpacket)
         if formula is not None:
             self.flops += formula(*args, **kwargs, out_val=out)
@@ -55,9 +55,20 @@ def install(log: str) -> None:
     real = training._train
 
     def counted(net, coords, target, loss, k, opts):
+        # Two steps, counted from the end of the first to the end of the second: a fit's
+        # one-off work (the start-up checks, the optimizer's state) is not a step's.
         points = min(int(opts.batch_size or coords.shape[-2]), coords.shape[-2])
-        out, flops, ops = one_step(lambda: real(net, coords, target, loss, k,
-                                                dataclasses.replace(opts, steps=1)))
+        marks, theirs = {}, opts.callback
+
+        def mark(step, model, history):
+            marks[step] = (count.ops, count.flops)
+            if theirs and step % opts.callback_every == 0:
+                theirs(step, model, history)
+
+        with _Count() as count:
+            out = real(net, coords, target, loss, k,
+                       dataclasses.replace(opts, steps=2, callback=mark, callback_every=1))
+        ops, flops = (b - a for a, b in zip(marks[1], marks[2]))
         with open(log, "a") as f:
             f.write(json.dumps({"models": k, "steps": opts.steps, "points": points,
                                 "flops": flops, "ops": ops, "desc": opts.desc}) + "\n")

@@ -31,12 +31,23 @@ def _fit(n, steps, k=1):
     return inr.fit_many(models, coords, target, steps=steps, progress=False)
 
 
-def test_a_counted_fit_runs_one_step_and_logs_the_steps_asked_for(counted):
+def test_a_counted_fit_runs_two_steps_and_logs_the_steps_asked_for(counted):
     hist = _fit(64, steps=300)
-    assert len(hist.loss) == 1  # cut to one step: the estimate must not do the work
+    assert len(hist.loss) == 2  # cut to two steps: the estimate must not do the work
     (fit,) = counted()
     assert fit["steps"] == 300 and fit["models"] == 1 and fit["points"] == 64
     assert fit["flops"] > 0 and fit["ops"] > 10
+
+
+def test_a_step_is_counted_without_the_fits_one_off_work(tmp_path, monkeypatch):
+    """The start-up checks (a NaN test per parameter, with a read-back each) are not part of
+    a step: the logged count is the second step's, less than a whole one-step fit's."""
+    _, _, whole_fit_of_one_step = work_count.one_step(lambda: _fit(64, steps=1))
+    monkeypatch.setattr(training, "_train", training._train)
+    work_count.install(str(tmp_path / "fits.jsonl"))
+    _fit(64, steps=10)
+    fit = json.loads((tmp_path / "fits.jsonl").read_text())
+    assert 0 < fit["ops"] < 0.8 * whole_fit_of_one_step, (fit["ops"], whole_fit_of_one_step)
 
 
 def test_flops_grow_with_points_and_models(counted):
