@@ -178,6 +178,9 @@ def page_problems(nb) -> list:
                           for line in text.splitlines() if line.startswith(pagecheck.MARK)]
                 if out.get("name") == "stdout":
                     found += [f"[{i}] {p}" for p in pagecheck.output_problems(text)]
+                else:  # a warning a reader would see under the cell
+                    found += [f"[{i}] stderr on the page: {line[:100]!r}" for line in text.splitlines()
+                              if line.strip() and not line.startswith(pagecheck.MARK)][:1]
             elif "text/plain" in out.get("data", {}) and not {"text/html", "text/markdown",
                                                               "image/png"} & set(out["data"]):
                 found += [f"[{i}] {p}" for p in pagecheck.output_problems(out["data"]["text/plain"])]

@@ -112,6 +112,13 @@ def test_chapter_ends_with_exercises_with_hidden_solutions(path):
 
 
 @pytest.mark.parametrize("path", CHAPTERS, ids=lambda p: p.stem)
+def test_no_warning_or_error_text_reaches_the_page(path):
+    found = [f"[{i}] {''.join(o.get('text', ''))[:120]!r}" for i, c in enumerate(_cells(path))
+             for o in c.get("outputs", []) if o.get("name") == "stderr" or o["output_type"] == "error"]
+    assert not found, f"{path.name}: stderr or error outputs a reader would see: {found}"
+
+
+@pytest.mark.parametrize("path", CHAPTERS, ids=lambda p: p.stem)
 def test_prose_and_outputs_pass_the_page_checks(path):
     """The committed text itself, whatever the execution recorded: API names in prose exist,
     no run-log remarks or raw tables in outputs."""
