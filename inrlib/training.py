@@ -9,6 +9,7 @@ default. Speed (measured in bench/, see bench/README.md):
   instead of K times many small ones.
 - The losses stay on the model's device and are read every `_sync_every(device)` steps (every
   step on a CPU, where reading costs nothing), so a GPU's queue is not drained at each step.
+- `compile` runs each step's forward, loss and backward compiled (`inrlib.compiled`).
 """
 import contextlib
 import time
