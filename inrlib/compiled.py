@@ -1,4 +1,5 @@
 """The training step's forward, loss and backward (`Step`): compiled, CUDA-graphed, or eager."""
+import contextlib
 import time
 import warnings
 
@@ -81,7 +82,8 @@ class Step:
         try:
             if self.graphs:  # a new step: the graphs may overwrite the last step's outputs
                 torch.compiler.cudagraph_mark_step_begin()
-            terms, per_model = self.fn(coords, target)
+            with _room() if first else contextlib.nullcontext():
+                terms, per_model = self.fn(coords, target)
         except Exception as err:
             return self._failed(err, first, coords, target, masked)
         self._check(per_model)
@@ -112,6 +114,16 @@ class Step:
         """Say in each History whether the step ran compiled, its compile seconds, or why not."""
         for h in hists:
             h.compiled, h.compile_seconds, h.eager_reason = self.compiled, self.seconds, self.reason
+
+
+def _room():
+    """Dynamo compiles a function for at most `recompile_limit` (8) variants, then runs it eagerly
+    without saying so here; `Step.forward` is one function for every architecture of a process,
+    so its first call in each fit may add a variant up to 64 (tested by hand with the limit at 1)."""
+    try:
+        return torch._dynamo.config.patch(recompile_limit=64)
+    except (AttributeError, KeyError, RuntimeError):  # a torch without this setting: its default
+        return contextlib.nullcontext()
 
 
 def _first_line(err) -> str:
