@@ -238,7 +238,8 @@ TARGET_CONFIGS = [
 def targets(steps, device, configs=None, on_row=None, warmup=20):
     """Each TARGET_CONFIG named in `configs` (all by default) in fp32 and TF32: the plain loop
     against inrlib's, ms/step after `warmup` steps, PSNR of the training loss at 500 and 2000
-    steps, peak memory. `on_row(rows)` is called after each row (to save partial results)."""
+    steps, peak memory; in TF32 also inrlib with compile=True (whether it ran compiled, and the
+    seconds of its first step). `on_row(rows)` is called after each row (to save partial results)."""
     rows = []
     for name, model, size, batch in TARGET_CONFIGS:
         if configs is not None and name not in configs:
