@@ -198,3 +198,20 @@ def test_the_compile_option_is_checked():
         inr.fit(siren(), torch.zeros(4, 2), torch.zeros(4, 1), steps=1, compile="yes")
     with pytest.raises(ValueError, match="compile must be True, False or None"):
         inr.fit_many([siren()], torch.zeros(4, 2), torch.zeros(4, 1), steps=1, compile=1)
+
+
+def test_the_first_call_may_add_a_dynamo_variant_beyond_its_default_limit(image, monkeypatch):
+    """Dynamo runs a function eagerly, silently here, once it has `recompile_limit` (8) variants;
+    the step's one function serves every architecture, so each fit's first call gets room."""
+    import torch._dynamo
+
+    limits = []
+
+    def record(fn, **kw):
+        return lambda *a: limits.append(torch._dynamo.config.recompile_limit) or fn(*a)
+
+    monkeypatch.setattr(torch, "compile", record)
+    default = torch._dynamo.config.recompile_limit
+    inr.fit(siren(), image, steps=3, lr=1e-3, compile=True)
+    assert limits[0] >= 64 and limits[1:] == [default, default]
+    assert torch._dynamo.config.recompile_limit == default
