@@ -215,3 +215,18 @@ def test_the_first_call_may_add_a_dynamo_variant_beyond_its_default_limit(image,
     inr.fit(siren(), image, steps=3, lr=1e-3, compile=True)
     assert limits[0] >= 64 and limits[1:] == [default, default]
     assert torch._dynamo.config.recompile_limit == default
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="CUDA graphs need a CUDA GPU")
+def test_on_cuda_the_graphed_step_equals_eager(image):
+    """The real CUDA-graph path (mode "reduce-overhead"): every step's recorded loss is its own,
+    not a later replay's, and the weights match an eager fit's. float32 on both sides (no TF32)."""
+    img = image.to("cuda")
+    for many, batch in ((False, None), (True, 100)):
+        a, b = [[siren(i).cuda() for i in range(2 if many else 1)] for _ in range(2)]
+        kw = dict(steps=STEPS, lr=1e-3, batch_size=batch, tf32=False)
+        fit = (lambda ms, **k: inr.fit_many(ms, img, **k)) if many else (
+            lambda ms, **k: [inr.fit(ms[0], img, **k)])
+        ha, hb = fit(a, compile=True, **kw), fit(b, compile=False, **kw)
+        assert all(h.compiled for h in ha), ha[0].eager_reason
+        assert_close(ha, hb, a, b, rtol=1e-3)
