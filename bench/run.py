@@ -4,6 +4,7 @@
     python bench/run.py --quick    # a few minutes: fewer steps and sizes, one repeat
     python bench/run.py --full     # PSNR trajectories at 256^2 too (for a GPU or a patient CPU)
     python bench/run.py --targets --device cuda   # the GPU targets in one run, JSON in results/
+    python bench/run.py --parts compiled          # eager against compiled steps, and break-even
 
 Every measurement runs in its own subprocess (a fresh process: glibc malloc settings and peak
 resident memory are per process), and the repeats of the variants are interleaved (A B C A B C)
@@ -34,6 +35,8 @@ VARIANTS = {
     "inrlib": "inrlib fit(), default",
     "inrlib_nofast": "inrlib fit(), INR_FAST=0",
     "inrlib_tf32": "inrlib fit() + TF32 (precision 'high')",
+    "inrlib_compile": "inrlib fit(compile=True)",
+    "inrlib_tf32_compile": "inrlib fit(compile=True) + TF32",
 }
 CPU_VARIANTS = ["baseline", "baseline_medium", "inrlib", "inrlib_nofast"]
 CUDA_VARIANTS = ["baseline", "baseline_tf32", "baseline_compile", "baseline_graph", "inrlib",
@@ -87,7 +90,7 @@ def child(job):
         stamps.append((time.perf_counter() - t0, time.process_time() - c0))
 
     t0, c0 = time.perf_counter(), time.process_time()
-    batch = job.get("batch_size")
+    batch, compiled = job.get("batch_size"), {}
     if job["variant"] == "baseline_graph":
         losses = B.train_graphed(model, x, y, job["steps"], lr=1e-4, on_step=on_step).tolist()
     elif job["variant"].startswith("baseline"):
@@ -96,16 +99,20 @@ def child(job):
     else:
         # every=1 reads the loss back at each step as the baseline does; the targets table
         # (every > 1) times inrlib's own loop, which reads the losses back in blocks on a GPU
-        losses = inr.fit(model, x, y, steps=job["steps"], lr=1e-4, data_range=2.0, progress=False,
-                         callback=on_step, callback_every=job.get("every", 1), batch_size=batch,
-                         tf32=job["variant"] == "inrlib_tf32").loss
+        hist = inr.fit(model, x, y, steps=job["steps"], lr=1e-4, data_range=2.0, progress=False,
+                       callback=on_step, callback_every=job.get("every", 1), batch_size=batch,
+                       tf32="tf32" in job["variant"],
+                       compile=True if job["variant"].endswith("_compile") else None)
+        losses = hist.loss
+        compiled = dict(compiled=hist.compiled, compile_s=hist.compile_seconds,
+                        eager_reason=hist.eager_reason)
     seconds = [s for s, _ in stamps]
     cpu = [c for _, c in stamps]
     d = [b - a for a, b in zip([0.0] + seconds[:-1], seconds)][1:] or seconds
     dc = [b - a for a, b in zip([0.0] + cpu[:-1], cpu)][1:] or cpu
     out = dict(job, losses=losses, seconds=seconds, step_s=statistics.median(d),
                cpu_step_s=statistics.median(dc), peak_mb=_maxrss_mb() - rss0,
-               first_s=seconds[0])  # the first step pays for compilation / graph capture
+               first_s=seconds[0], **compiled)  # the first step pays for compilation / capture
     if dev.type == "cuda":
         out["peak_mb"] = torch.cuda.max_memory_allocated() / 2**20
     return out
@@ -115,6 +122,8 @@ def child(job):
 
 def run_job(job):
     env = dict(os.environ, INR_PROGRESS="0")
+    if job.get("cache_dir"):  # a cold inductor cache: compilation from scratch
+        env["TORCHINDUCTOR_CACHE_DIR"] = job["cache_dir"]
     if job["variant"] == "inrlib_nofast":
         env["INR_FAST"] = "0"
     else:
@@ -229,7 +238,8 @@ TARGET_CONFIGS = [
 def targets(steps, device, configs=None, on_row=None, warmup=20):
     """Each TARGET_CONFIG named in `configs` (all by default) in fp32 and TF32: the plain loop
     against inrlib's, ms/step after `warmup` steps, PSNR of the training loss at 500 and 2000
-    steps, peak memory. `on_row(rows)` is called after each row (to save partial results)."""
+    steps, peak memory; in TF32 also inrlib with compile=True (whether it ran compiled, and the
+    seconds of its first step). `on_row(rows)` is called after each row (to save partial results)."""
     rows = []
     for name, model, size, batch in TARGET_CONFIGS:
         if configs is not None and name not in configs:
@@ -237,37 +247,101 @@ def targets(steps, device, configs=None, on_row=None, warmup=20):
         for precision in ("fp32", "tf32"):
             suffix = "_tf32" if precision == "tf32" else ""
             out = {}
-            for side in ("baseline", "inrlib"):
-                job = dict(model=model, size=size, variant=side + suffix, steps=steps,
-                           device=device, batch_size=batch, every=warmup if side == "inrlib" else 1)
+            # the compiled step (compile=True) at inrlib's default precision on a GPU, TF32
+            sides = ("baseline", "inrlib") + (("inrlib_compile",) if precision == "tf32" else ())
+            for side in sides:
+                variant = side.replace("inrlib", "inrlib" + suffix) if side != "baseline" else side + suffix
+                job = dict(model=model, size=size, variant=variant, steps=steps, device=device,
+                           batch_size=batch, every=1 if side == "baseline" else warmup)
                 out[side] = run_job(job)
                 print(".", end="", flush=True)
-            if None in out.values():
+            if out["baseline"] is None or out["inrlib"] is None:
                 continue
             row = dict(name=name, precision=precision, size=size, batch_size=batch, steps=steps)
             for side, r in out.items():
+                if r is None:  # the compiled side failed: say so in the JSON, keep the row
+                    row[f"{side}_ms"] = None
+                    continue
                 # time stamps: every step (baseline) or every `warmup` steps and the last (inrlib)
-                first = r["seconds"][0 if side == "inrlib" else min(warmup, steps) - 1]
+                first = r["seconds"][0 if side != "baseline" else min(warmup, steps) - 1]
                 row[f"{side}_ms"] = 1e3 * (r["seconds"][-1] - first) / max(steps - warmup, 1)
                 row[f"psnr_{side}"] = {s: round(psnr(r["losses"][s - 1]), 3)
                                        for s in (500, 2000) if s <= len(r["losses"])}
                 row[f"peak_mb_{side}"] = round(r["peak_mb"], 1)
             row["ratio"] = row["baseline_ms"] / row["inrlib_ms"]
+            c = out.get("inrlib_compile")
+            if c is not None:  # did the compiled path run, and what did compiling cost
+                row.update(compiled=c["compiled"], compile_s=c["compile_s"],
+                           eager_reason=c["eager_reason"],
+                           ratio_compile=row["baseline_ms"] / row["inrlib_compile_ms"])
             rows.append(row)
+            extra = (f"; compiled {row['inrlib_compile_ms']:.2f} ms ({row['ratio_compile']:.2f}x, "
+                     f"compiled={row['compiled']}, compile {row['compile_s'] or 0:.1f} s)" if c else "")
             print(f"\n{name} {precision}: plain {row['baseline_ms']:.2f} ms, inrlib "
-                  f"{row['inrlib_ms']:.2f} ms ({row['ratio']:.2f}x); PSNR {row['psnr_baseline']} "
+                  f"{row['inrlib_ms']:.2f} ms ({row['ratio']:.2f}x){extra}; PSNR {row['psnr_baseline']} "
                   f"vs {row['psnr_inrlib']}", flush=True)
             if on_row:
                 on_row(rows)
     print()
     print(f"{'config':24s} {'prec.':5s} {'plain ms':>9s} {'inrlib ms':>10s} {'ratio':>6s} "
-          f"{'PSNR plain':>16s} {'PSNR inrlib':>16s} {'peak MB':>15s}")
+          f"{'PSNR plain':>16s} {'PSNR inrlib':>16s} {'peak MB':>15s} {'compiled ms':>12s} "
+          f"{'ratio':>6s} {'compile s':>9s}")
     for r in rows:
         ps = lambda d: "/".join(f"{v:.2f}" for v in d.values()) or "-"
+        comp = (f"{r['inrlib_compile_ms']:12.2f} {r['ratio_compile']:5.2f}x {r['compile_s'] or 0:9.1f}"
+                + ("" if r["compiled"] else f" (eager: {r['eager_reason']})")
+                if r.get("inrlib_compile_ms") is not None else f"{'-':>12s}")
         print(f"{r['name']:24s} {r['precision']:5s} {r['baseline_ms']:9.2f} {r['inrlib_ms']:10.2f} "
               f"{r['ratio']:5.2f}x {ps(r['psnr_baseline']):>16s} {ps(r['psnr_inrlib']):>16s} "
-              f"{r['peak_mb_baseline']:7.0f}/{r['peak_mb_inrlib']:<7.0f}")
+              f"{r['peak_mb_baseline']:7.0f}/{r['peak_mb_inrlib']:<7.0f} {comp}")
     return rows
+
+
+def compiled_bench(models, sizes, steps, repeats, device, cold=False):
+    """inrlib's eager step against its compiled one (fit(compile=True)), interleaved repeats:
+    per-step times, the first step (compilation included) and the break-even step count, the N
+    at which both fits take equally long: e1 + (N - 1) e = c1 + (N - 1) c. With `cold`, one more
+    compiled run per size with an empty inductor cache (the cost on a fresh machine)."""
+    import tempfile
+
+    tf32 = "_tf32" if device.startswith("cuda") else ""
+    eager, comp = "inrlib" + tf32, f"inrlib{tf32}_compile"
+    print(f"\nCompiled step: {steps} steps, full batch, Adam lr 1e-4, median of {repeats} "
+          f"interleaved runs (warm inductor cache{'; plus one cold' if cold else ''})")
+    print(f"{'model':28s} {'size':>5s} {'eager ms':>9s} {'CPU ms':>7s} {'compiled ms':>12s} "
+          f"{'CPU ms':>7s} {'speed-up':>8s} {'1st eager':>9s} {'1st comp.':>9s} {'break-even':>10s}")
+    out = {}
+    for model in models:
+        for size in sizes:
+            res = {eager: [], comp: []}
+            for _ in range(repeats):
+                for v in (eager, comp):
+                    r = run_job(dict(model=model, size=size, variant=v, steps=steps, device=device))
+                    if r is not None:
+                        res[v].append(r)
+            if not res[eager] or not res[comp]:
+                print(f"{MODELS[model]:28s} {size:5d} failed (see above)")
+                continue
+            if not all(r["compiled"] for r in res[comp]):
+                print(f"{MODELS[model]:28s} {size:5d} ran eagerly: {res[comp][0]['eager_reason']}")
+                continue
+            e, c = med(res[eager], "step_s"), med(res[comp], "step_s")
+            e1, c1 = med(res[eager], "first_s"), med(res[comp], "first_s")
+            even = 1 + (c1 - e1) / (e - c) if e > c else float("inf")
+            line = (f"{MODELS[model]:28s} {size:5d} {1e3 * e:9.1f} {1e3 * med(res[eager], 'cpu_step_s'):7.1f} "
+                    f"{1e3 * c:12.1f} {1e3 * med(res[comp], 'cpu_step_s'):7.1f} {e / c:7.2f}x "
+                    f"{e1:8.2f}s {c1:8.2f}s {even:10.0f}")
+            if cold:
+                with tempfile.TemporaryDirectory() as tmp:
+                    r = run_job(dict(model=model, size=size, variant=comp, steps=steps,
+                                     device=device, cache_dir=tmp))
+                if r is not None:
+                    even_cold = 1 + (r["first_s"] - e1) / (e - c) if e > c else float("inf")
+                    line += f"; cold cache: 1st step {r['first_s']:.1f}s, break-even {even_cold:.0f}"
+            print(line, flush=True)
+            out[(model, size)] = dict(eager_ms=1e3 * e, compiled_ms=1e3 * c, first_eager_s=e1,
+                                      first_compiled_s=c1, break_even=even)
+    return out
 
 
 def write_results(rows, sweep_ratios, device):
@@ -356,13 +430,18 @@ def main():
     ap.add_argument("--device", default="cpu", help="cpu (default) or cuda")
     ap.add_argument("--models", default=",".join(MODELS), help=f"which of {','.join(MODELS)}")
     ap.add_argument("--parts", default="timing,trajectories,sweep",
-                    help="which tables to measure (comma-separated; default all three)")
+                    help="which tables to measure (comma-separated; default the first three; "
+                         "'compiled': eager against compiled steps and the break-even)")
     ap.add_argument("--targets", action="store_true",
                     help="the GPU targets in one run (plain vs inrlib, fp32 and TF32, 256/512/1024, "
                          "and a K=16 sweep of width 128 at 128^2); writes bench/results/*.json")
     ap.add_argument("--steps", type=int, default=2000, help="steps per fit for --targets")
     ap.add_argument("--configs", help="for --targets: comma-separated names, of "
                     + ", ".join(repr(c[0]) for c in TARGET_CONFIGS) + " (default all)")
+    ap.add_argument("--compiled-steps", type=int, default=15,
+                    help="steps per fit for --parts compiled on a CPU (default 15)")
+    ap.add_argument("--cold", action="store_true",
+                    help="--parts compiled: also one compiled run with an empty inductor cache")
     ap.add_argument("--child", help=argparse.SUPPRESS)
     a = ap.parse_args()
     if a.child:
@@ -409,8 +488,8 @@ def main():
         print(f"benchmark took {time.perf_counter() - start:.0f} s")
         return
     parts = set(a.parts.split(","))
-    if parts - {"timing", "trajectories", "sweep"}:
-        ap.error(f"unknown parts {sorted(parts - {'timing', 'trajectories', 'sweep'})}")
+    if parts - {"timing", "trajectories", "sweep", "compiled"}:
+        ap.error(f"unknown parts {sorted(parts - {'timing', 'trajectories', 'sweep', 'compiled'})}")
     start = time.perf_counter()
     if "timing" in parts:
         res = timing(models, sizes, variants, steps, repeats, a.device)
@@ -420,6 +499,9 @@ def main():
         print_trajectories(tr, models, *traj, traj_variants)
     if "sweep" in parts:
         sweep_bench(device=a.device, **sweep)
+    if "compiled" in parts:  # on a CPU 64^2 and 128^2 (256^2 is minutes per compiled fit here)
+        compiled_bench(models, [256, 512] if cuda else [64, 128], 500 if cuda else a.compiled_steps,
+                       1 if cuda else 2, a.device, cold=a.cold)
     print(f"\nbenchmark took {time.perf_counter() - start:.0f} s; load average now "
           f"{os.getloadavg()[0]:.1f}")
 

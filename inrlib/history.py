@@ -30,6 +30,9 @@ class History:
     seconds: list = field(default_factory=list)  # cumulative wall-clock time after the step
     terms: dict = field(default_factory=dict)
     diverged_at: int | None = None  # the step whose loss was not finite; training stopped before it
+    compiled: bool = False  # whether the step ran compiled (inrlib.compiled)
+    compile_seconds: float | None = None  # wall time of the first compiled step, compilation included
+    eager_reason: str | None = None  # why the step ran eagerly, when it did
 
     def steps_to(self, psnr=None, mse=None) -> int | None:
         """First step (1-based count) at which PSNR >= psnr or loss <= mse; None if never."""

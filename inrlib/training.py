@@ -9,6 +9,7 @@ default. Speed (measured in bench/, see bench/README.md):
   instead of K times many small ones.
 - The losses stay on the model's device and are read every `_sync_every(device)` steps (every
   step on a CPU, where reading costs nothing), so a GPU's queue is not drained at each step.
+- `compile` runs each step's forward, loss and backward compiled (`inrlib.compiled`).
 """
 import contextlib
 import time
@@ -19,6 +20,7 @@ import torch
 
 from .allocator import fast_cpu, fast_enabled, release
 from .checks import real, whole
+from .compiled import Step, check_mode
 from .history import History, Recorder
 from .losses import MSE, Loss, as_loss, check_finite
 from .models import INR
@@ -40,6 +42,7 @@ class Options:
     desc: str | None = None
     fast: bool | None = None
     tf32: bool | None = None
+    compile: bool | None = None
     callback: object = None
     callback_every: int | None = None
 
@@ -60,6 +63,7 @@ class Options:
         whole("seed", self.seed, low=0)
         if self.tf32 is not None and not isinstance(self.tf32, bool):
             raise ValueError(f"tf32 must be True, False or None (the default), got {self.tf32!r}")
+        check_mode(self.compile)
         if (self.callback is None) != (self.callback_every is None):
             raise ValueError("give callback and callback_every together (callback(step, model, "
                              "history) runs every callback_every steps)")
@@ -221,18 +225,14 @@ def _train(net, coords, target, loss: Loss, k: int, opts: Options) -> list:
     batches = _Batches(coords, target, opts.batch_size, opts.seed)
     rec = Recorder(k, opts.steps, dev, opts.desc, opts.progress, psnr_range)
     guard = _Guard(params, k, dev)
+    step_fn = Step(net, loss, k, opts.compile, dev, opts.steps)
     sync, finished, phase = _sync_every(dev), 0, None
     with _training(dev, opts.fast, tf32), contextlib.closing(rec.bar):
         rec.start = time.perf_counter()
         try:
             for step in range(1, opts.steps + 1):
-                terms = loss.terms(net, *batches.next())
-                per_model = loss.total(terms)
-                if step == 1 and per_model.numel() != k:
-                    raise ValueError(f"the loss must return one value per model ({k}), got shape "
-                                     f"{tuple(per_model.shape)}: reduce over samples only")
-                opt.zero_grad(set_to_none=True)
-                guard.masked(per_model).sum().backward()  # models share no parameters
+                opt.zero_grad(set_to_none=True)  # models share no parameters: one backward
+                terms, per_model = step_fn(*batches.next(), guard.masked)
                 phase = "update"
                 opt.step()
                 guard.keep()
@@ -251,13 +251,15 @@ def _train(net, coords, target, loss: Loss, k: int, opts: Options) -> list:
             rec.read_back(finished) if finished > rec.done else None
             err.history, err.step = rec.hists if k > 1 else rec.hists[0], finished
             raise
+        finally:
+            step_fn.annotate(rec.hists)
     return rec.hists, rec.deaths
 
 
 def fit(model, coords, target=None, *, steps, lr=1e-4, loss=None, batch_size=None,
         optimizer="adam", weight_decay=0.0, lr_decay=None, data_range=None, seed=0,
         progress=None, callback=None, callback_every=None, desc=None, fast=None,
-        tf32=None) -> History:
+        tf32=None, compile=None) -> History:
     """Train `model` on coords (N, d) -> target (N, C) and return its History.
 
     `coords` may be a Signal (its values are the target and its data range the PSNR's).
@@ -275,15 +277,18 @@ def fit(model, coords, target=None, *, steps, lr=1e-4, loss=None, batch_size=Non
     mantissa during this fit. By default it is on for value fits on a GPU (on an H200: 1.4x per
     step for SIREN and 1.3x for ReLU + PE at 256², PSNR after 2000 steps within 0.2 dB of
     float32: bench/README.md) and off for losses that differentiate the network; True or False
-    forces it.
+    forces it. `compile=True` compiles the forward, loss and backward (torch.compile; on CUDA as
+    CUDA graphs), False keeps them eager, None (default) compiles on CUDA for fits of at least
+    `compiled.BREAK_EVEN_STEPS` steps; a step that cannot compile runs eagerly and the History
+    says why (`compiled`, `compile_seconds`, `eager_reason`; warned when compile=True).
     """
     coords, target, data_range = _unpack(coords, target, data_range)
     if hasattr(model, "check_coords"):
         model.check_coords(coords)
     opts = Options(steps=steps, lr=lr, batch_size=batch_size, optimizer=optimizer,
                    weight_decay=weight_decay, lr_decay=lr_decay, data_range=data_range, seed=seed,
-                   progress=progress, desc=desc or "fit", fast=fast, tf32=tf32, callback=callback,
-                   callback_every=callback_every)
+                   progress=progress, desc=desc or "fit", fast=fast, tf32=tf32, compile=compile,
+                   callback=callback, callback_every=callback_every)
     loss = as_loss(loss)
     _check_outputs(model, target, loss)
     (hist,), diverged = _train(model, coords, target, loss, 1, opts)
@@ -297,7 +302,7 @@ def fit(model, coords, target=None, *, steps, lr=1e-4, loss=None, batch_size=Non
 
 def fit_many(models, coords, target=None, *, steps, lr=1e-4, loss=None, batch_size=None,
              optimizer="adam", weight_decay=0.0, lr_decay=None, data_range=None, seed=0,
-             progress=None, desc=None, fast=None, tf32=None) -> list:
+             progress=None, desc=None, fast=None, tf32=None, compile=None) -> list:
     """Train K INR models of one batch key (`ModelConfig.batch_key`) at once, as one
     `StackedINR`; one History each.
 
@@ -310,7 +315,7 @@ def fit_many(models, coords, target=None, *, steps, lr=1e-4, loss=None, batch_si
     in `fit`; a loss that differentiates the network gets (K, N, d) coordinates, one copy per
     model, so that autograd gives each model its own derivatives. Models of different batch keys
     are an error that names the difference; modules that are not INRs are trained one after
-    another with `fit`, with a warning.
+    another with `fit`, with a warning. `compile` as in `fit`.
     """
     models = list(models)
     coords, target, data_range = _unpack(coords, target, data_range)
@@ -318,7 +323,7 @@ def fit_many(models, coords, target=None, *, steps, lr=1e-4, loss=None, batch_si
         raise ValueError("fit_many needs at least one model")
     kw = dict(steps=steps, lr=lr, batch_size=batch_size, optimizer=optimizer,
               weight_decay=weight_decay, lr_decay=lr_decay, data_range=data_range, seed=seed,
-              progress=progress, fast=fast, tf32=tf32)
+              progress=progress, fast=fast, tf32=tf32, compile=compile)
     k = len(models)
     if target.dim() == 3 and target.shape[0] != k:
         raise ValueError(f"{target.shape[0]} targets for {k} models")
