@@ -21,6 +21,7 @@ import torch
 from .allocator import fast_cpu, fast_enabled, release
 from .checks import real, whole
 from .compiled import Step, check_mode
+from .guard import Guard, clip_grads
 from .history import History, Recorder
 from .losses import MSE, Loss, as_loss, check_finite
 from .models import INR
@@ -43,6 +44,7 @@ class Options:
     fast: bool | None = None
     tf32: bool | None = None
     compile: bool | None = None
+    clip_grad_norm: float | None = None
     callback: object = None
     callback_every: int | None = None
 
@@ -64,6 +66,8 @@ class Options:
         if self.tf32 is not None and not isinstance(self.tf32, bool):
             raise ValueError(f"tf32 must be True, False or None (the default), got {self.tf32!r}")
         check_mode(self.compile)
+        if self.clip_grad_norm is not None:
+            real("clip_grad_norm", self.clip_grad_norm, low=0.0)
         if (self.callback is None) != (self.callback_every is None):
             raise ValueError("give callback and callback_every together (callback(step, model, "
                              "history) runs every callback_every steps)")
@@ -165,45 +169,6 @@ class _Batches:
         return self.coords[..., idx, :], self.target[..., idx, :]
 
 
-class _Guard:
-    """Each model's last good weights: a model whose loss or updated weights are not finite stops
-    there (its later updates are undone) while the others train on. All on the device: no sync."""
-
-    def __init__(self, params, k, dev):
-        self.params, self.k = params, k
-        self.backup = [p.detach().clone() for p in params]
-        self.alive = torch.ones(k, dtype=torch.bool, device=dev)
-
-    def _per_model(self, p):
-        return self.alive.reshape(-1, *[1] * (p.dim() - 1)) if self.k > 1 else self.alive.reshape(())
-
-    def masked(self, per_model):
-        """The losses to differentiate: a model no longer alive contributes nothing."""
-        self.alive &= torch.isfinite(per_model.detach()).reshape(-1)
-        return torch.where(self.alive, per_model, torch.zeros_like(per_model))
-
-    @torch.no_grad()
-    def keep(self):
-        """After an update: models whose new weights are not finite stop too; the weights of the
-        stopped ones go back to their last good values; the rest become the new backup."""
-        for p in self.params:
-            ok = torch.isfinite(p).flatten(1).all(1) if self.k > 1 else torch.isfinite(p).all().reshape(1)
-            self.alive &= ok
-        for p, b in zip(self.params, self.backup):
-            p.copy_(torch.where(self._per_model(p), p, b))
-        self.save()
-
-    @torch.no_grad()
-    def save(self):
-        for p, b in zip(self.params, self.backup):
-            b.copy_(p)
-
-    @torch.no_grad()
-    def restore(self):
-        for p, b in zip(self.params, self.backup):
-            p.copy_(b)
-
-
 def _train(net, coords, target, loss: Loss, k: int, opts: Options) -> list:
     """The one training loop of `fit` and `fit_many`: `net(coords) -> (N, C)` or `(K, N, C)`,
     `loss.terms` -> () or (K,) per model and term; returns one History per model. A model whose
@@ -224,7 +189,7 @@ def _train(net, coords, target, loss: Loss, k: int, opts: Options) -> list:
     sched = torch.optim.lr_scheduler.StepLR(opt, *opts.lr_decay) if opts.lr_decay else None
     batches = _Batches(coords, target, opts.batch_size, opts.seed)
     rec = Recorder(k, opts.steps, dev, opts.desc, opts.progress, psnr_range)
-    guard = _Guard(params, k, dev)
+    guard = Guard(params, k, dev)
     step_fn = Step(net, loss, k, opts.compile, dev, opts.steps)
     sync, finished, phase = _sync_every(dev), 0, None
     with _training(dev, opts.fast, tf32), contextlib.closing(rec.bar):
@@ -233,6 +198,8 @@ def _train(net, coords, target, loss: Loss, k: int, opts: Options) -> list:
             for step in range(1, opts.steps + 1):
                 opt.zero_grad(set_to_none=True)  # models share no parameters: one backward
                 terms, per_model = step_fn(*batches.next(), guard.masked)
+                if opts.clip_grad_norm:
+                    clip_grads(params, k, opts.clip_grad_norm)
                 phase = "update"
                 opt.step()
                 guard.keep()
@@ -259,7 +226,7 @@ def _train(net, coords, target, loss: Loss, k: int, opts: Options) -> list:
 def fit(model, coords, target=None, *, steps, lr=1e-4, loss=None, batch_size=None,
         optimizer="adam", weight_decay=0.0, lr_decay=None, data_range=None, seed=0,
         progress=None, callback=None, callback_every=None, desc=None, fast=None,
-        tf32=None, compile=None) -> History:
+        tf32=None, compile=None, clip_grad_norm=None) -> History:
     """Train `model` on coords (N, d) -> target (N, C) and return its History.
 
     `coords` may be a Signal (its values are the target and its data range the PSNR's).
@@ -281,6 +248,8 @@ def fit(model, coords, target=None, *, steps, lr=1e-4, loss=None, batch_size=Non
     CUDA graphs), False keeps them eager, None (default) compiles on CUDA for fits of at least
     `compiled.BREAK_EVEN_STEPS` steps; a step that cannot compile runs eagerly and the History
     says why (`compiled`, `compile_seconds`, `eager_reason`; warned when compile=True).
+    `clip_grad_norm` scales the gradient down to that norm before each update when it is larger
+    (as the official SIREN training does with 1).
     """
     coords, target, data_range = _unpack(coords, target, data_range)
     if hasattr(model, "check_coords"):
@@ -288,7 +257,7 @@ def fit(model, coords, target=None, *, steps, lr=1e-4, loss=None, batch_size=Non
     opts = Options(steps=steps, lr=lr, batch_size=batch_size, optimizer=optimizer,
                    weight_decay=weight_decay, lr_decay=lr_decay, data_range=data_range, seed=seed,
                    progress=progress, desc=desc or "fit", fast=fast, tf32=tf32, compile=compile,
-                   callback=callback, callback_every=callback_every)
+                   clip_grad_norm=clip_grad_norm, callback=callback, callback_every=callback_every)
     loss = as_loss(loss)
     _check_outputs(model, target, loss)
     (hist,), diverged = _train(model, coords, target, loss, 1, opts)
@@ -302,7 +271,8 @@ def fit(model, coords, target=None, *, steps, lr=1e-4, loss=None, batch_size=Non
 
 def fit_many(models, coords, target=None, *, steps, lr=1e-4, loss=None, batch_size=None,
              optimizer="adam", weight_decay=0.0, lr_decay=None, data_range=None, seed=0,
-             progress=None, desc=None, fast=None, tf32=None, compile=None) -> list:
+             progress=None, desc=None, fast=None, tf32=None, compile=None,
+             clip_grad_norm=None) -> list:
     """Train K INR models of one batch key (`ModelConfig.batch_key`) at once, as one
     `StackedINR`; one History each.
 
@@ -315,7 +285,8 @@ def fit_many(models, coords, target=None, *, steps, lr=1e-4, loss=None, batch_si
     in `fit`; a loss that differentiates the network gets (K, N, d) coordinates, one copy per
     model, so that autograd gives each model its own derivatives. Models of different batch keys
     are an error that names the difference; modules that are not INRs are trained one after
-    another with `fit`, with a warning. `compile` as in `fit`.
+    another with `fit`, with a warning. `compile` as in `fit`; `clip_grad_norm` clips each model's
+    own gradient norm, as `fit` would.
     """
     models = list(models)
     coords, target, data_range = _unpack(coords, target, data_range)
@@ -323,7 +294,8 @@ def fit_many(models, coords, target=None, *, steps, lr=1e-4, loss=None, batch_si
         raise ValueError("fit_many needs at least one model")
     kw = dict(steps=steps, lr=lr, batch_size=batch_size, optimizer=optimizer,
               weight_decay=weight_decay, lr_decay=lr_decay, data_range=data_range, seed=seed,
-              progress=progress, fast=fast, tf32=tf32, compile=compile)
+              progress=progress, fast=fast, tf32=tf32, compile=compile,
+              clip_grad_norm=clip_grad_norm)
     k = len(models)
     if target.dim() == 3 and target.shape[0] != k:
         raise ValueError(f"{target.shape[0]} targets for {k} models")

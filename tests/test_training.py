@@ -419,3 +419,35 @@ def test_stack_and_unstack_round_trip(image):
     assert torch.equal(models[1].linears[0].weight, net.param("linears.0.weight")[1])
     with pytest.raises(ValueError, match="model 1 has width 16"):
         inr.INR.stack([inr.siren(width=8), inr.siren(width=16)])
+
+
+def test_clip_grad_norm_is_torchs_clip_before_each_update(image):
+    """fit(clip_grad_norm=c) = Adam on the MSE with torch.nn.utils.clip_grad_norm_(c) before
+    each step; a norm no gradient reaches changes nothing."""
+    ref, clipped, loose, plain = (inr.siren(width=16, depth=2, seed=3) for _ in range(4))
+    opt = torch.optim.Adam(ref.parameters(), lr=1e-3)
+    for _ in range(10):
+        opt.zero_grad()
+        (ref(image.coords) - image.values).pow(2).mean().backward()
+        torch.nn.utils.clip_grad_norm_(ref.parameters(), 0.01)
+        opt.step()
+    inr.fit(clipped, image, steps=10, lr=1e-3, clip_grad_norm=0.01)
+    inr.fit(loose, image, steps=10, lr=1e-3, clip_grad_norm=1e9)
+    inr.fit(plain, image, steps=10, lr=1e-3)
+    for a, b in zip(clipped.parameters(), ref.parameters()):
+        assert torch.allclose(a, b, atol=1e-6)
+    assert all(torch.equal(a, b) for a, b in zip(loose.parameters(), plain.parameters()))
+    assert not all(torch.allclose(a, b, atol=1e-6) for a, b in zip(clipped.parameters(), plain.parameters()))
+
+
+def test_fit_many_clips_each_models_own_gradient(image):
+    """One norm per model, not one over the stack: each model moves as it would alone."""
+    omegas = [10.0, 60.0]
+    batch = [inr.siren(width=16, depth=2, first_omega=w, seed=i) for i, w in enumerate(omegas)]
+    alone = [inr.siren(width=16, depth=2, first_omega=w, seed=i) for i, w in enumerate(omegas)]
+    inr.fit_many(batch, image.coords, image.values, steps=10, lr=1e-3, clip_grad_norm=0.05)
+    for m in alone:
+        inr.fit(m, image, steps=10, lr=1e-3, clip_grad_norm=0.05)
+    for ma, mb in zip(batch, alone):
+        for a, b in zip(ma.parameters(), mb.parameters()):
+            assert torch.allclose(a, b, atol=1e-5)
