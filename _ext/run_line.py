@@ -8,7 +8,7 @@ from docutils import nodes
 
 from inrlib.book.profiles import PROFILES
 
-MEANT_FOR = {"quick": "a laptop CPU; CI re-runs it", "full": "a GPU, at the papers' sizes"}
+MEANT_FOR = {"quick": "sized for a laptop CPU; CI re-runs it", "full": "a GPU, at the papers' sizes"}
 
 
 def describe(meta: dict) -> str:
@@ -20,10 +20,10 @@ def describe(meta: dict) -> str:
     profile = meta["profile"]
     device = "a CPU" if meta["device"] == "cpu" else f"one {meta['device']}"
     others = [n for n in PROFILES if n != profile]
-    other = (f" The {others[0]} profile ({MEANT_FOR.get(others[0], '')}) runs the same code at "
-             f"its own sizes." if others else "")
-    return (f"This page was executed in the {profile} profile ({MEANT_FOR.get(profile, '')}) "
-            f"on {device} with torch {meta['torch']}, on {meta['executed']}.{other}")
+    other = (f" The {others[0]} profile ({MEANT_FOR.get(others[0], '')}) runs the same code; the "
+             f"line under the setup code gives both profiles' sizes." if others else "")
+    return (f"Executed on {meta['executed']} in the {profile} profile "
+            f"({MEANT_FOR.get(profile, '')}), on {device} with torch {meta['torch']}.{other}")
 
 
 def _insert(app, doctree):

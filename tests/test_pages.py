@@ -3,6 +3,7 @@ no visible code cell holds an `assert`, the page says what it shows, key figures
 captioned and referred to, and every chapter from 02 on ends with exercises that have hidden
 solutions."""
 import json
+import sys
 import re
 from pathlib import Path
 
@@ -166,3 +167,17 @@ def test_references_hold_only_attributed_works_the_book_cites():
         assert {"url", "booktitle", "journal", "howpublished"} & {f.lower() for f in e.fields}, \
             f"{key}: no URL or venue"
     assert ":all:" not in (ROOT / "references.md").read_text()
+
+
+def test_the_line_under_each_title_comes_from_the_notebooks_metadata():
+    """_ext/run_line.py writes it at build time: the profile, device, torch and date of the run
+    that made the page, never typed; a notebook without them fails the build with the fix."""
+    sys.path.insert(0, str(ROOT / "_ext"))
+    import run_line
+
+    meta = {"profile": "full", "device": "NVIDIA H200", "torch": "2.9.0", "executed": "2026-12-01"}
+    line = run_line.describe(meta)
+    assert "2026-12-01" in line and "full profile" in line and "one NVIDIA H200" in line
+    assert "2.9.0" in line and "quick profile" in line
+    with pytest.raises(KeyError, match="execute_chapters"):
+        run_line.describe({"profile": "quick"})
