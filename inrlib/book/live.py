@@ -4,9 +4,9 @@ import html
 import math
 
 import ipywidgets as w
-import matplotlib.pyplot as plt
 import numpy as np
 from IPython.display import display
+from matplotlib.figure import Figure
 
 import inrlib as inr
 
@@ -219,16 +219,21 @@ class TrainingView:
             return "SNR", "dB", [10 * math.log10(self.power / max(m, 1e-30)) for m in history.loss]
         return "loss", "", history.loss
 
+    # The pictures are drawn on Figure objects, never through pyplot's current figure: a run's
+    # callback can draw while the kernel's main thread uses pyplot (seen in JupyterLab: imshow's
+    # image was not in gca(), "Argument must be an image or collection in this Axes").
     def _draw_picture(self, values):
-        (lo, hi), fig = self.signal.value_range, plt.figure(figsize=(3, 3))
+        (lo, hi), fig = self.signal.value_range, Figure(figsize=(3, 3))
+        ax = fig.subplots()
         img = np.clip((self.signal.array(values) - lo) / (hi - lo), 0, 1)
-        plt.imshow(img, cmap="gray", vmin=0, vmax=1)
-        plt.title(self.title or "reconstruction", fontsize=9)
-        plt.axis("off")
+        ax.imshow(img, cmap="gray", vmin=0, vmax=1)
+        ax.set_title(self.title or "reconstruction", fontsize=9)
+        ax.axis("off")
         return figure_png(fig, self.dpi)
 
     def _curve(self, history):
-        (name, unit, values), (fig, ax) = self.measure(history), plt.subplots(figsize=(3.6, 3))
+        (name, unit, values), fig = self.measure(history), Figure(figsize=(3.6, 3))
+        ax = fig.subplots()
         ax.plot(history.step, values, color="C0", marker="." if len(values) < 3 else None)
         if name == "loss":
             ax.set_yscale("log")
