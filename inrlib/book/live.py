@@ -219,21 +219,17 @@ class TrainingView:
             return "SNR", "dB", [10 * math.log10(self.power / max(m, 1e-30)) for m in history.loss]
         return "loss", "", history.loss
 
-    # The pictures are drawn on Figure objects, never through pyplot's current figure: a run's
-    # callback can draw while the kernel's main thread uses pyplot (seen in JupyterLab: imshow's
-    # image was not in gca(), "Argument must be an image or collection in this Axes").
+    # Figure objects, not pyplot's current figure: a run may draw while another thread uses pyplot
     def _draw_picture(self, values):
-        (lo, hi), fig = self.signal.value_range, Figure(figsize=(3, 3))
-        ax = fig.subplots()
+        (lo, hi), ax = self.signal.value_range, Figure(figsize=(3, 3)).subplots()
         img = np.clip((self.signal.array(values) - lo) / (hi - lo), 0, 1)
         ax.imshow(img, cmap="gray", vmin=0, vmax=1)
         ax.set_title(self.title or "reconstruction", fontsize=9)
         ax.axis("off")
-        return figure_png(fig, self.dpi)
+        return figure_png(ax.figure, self.dpi)
 
     def _curve(self, history):
-        (name, unit, values), fig = self.measure(history), Figure(figsize=(3.6, 3))
-        ax = fig.subplots()
+        (name, unit, values), ax = self.measure(history), Figure(figsize=(3.6, 3)).subplots()
         ax.plot(history.step, values, color="C0", marker="." if len(values) < 3 else None)
         if name == "loss":
             ax.set_yscale("log")
@@ -241,7 +237,7 @@ class TrainingView:
         ax.set(xlabel="step", ylabel=f"{name} ({unit})" if unit else name)
         ax.set_title(f"training {name}" if self.picture or not self.title else self.title, fontsize=9)
         ax.grid(alpha=0.3)
-        return figure_png(fig, self.dpi)
+        return figure_png(ax.figure, self.dpi)
 
     def callback(self, step, model, history):
         """fit's callback: move the bar; at the first tick, every `every` steps and at the end,
