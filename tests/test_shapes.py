@@ -182,3 +182,13 @@ def test_slices_and_gradient_norms_of_an_exact_sdf():
     assert s.shape == (5, 5) and s[2, 2] == pytest.approx(-0.5) and s[0, 2] == pytest.approx(0.5)
     g = meshes.gradient_norms(sph, torch.rand(100, 3) + 0.1)
     assert np.allclose(g, 1, atol=1e-5)
+
+
+def test_score_volume_names_a_field_without_a_surface():
+    """A field that never crosses 0 scores inf / 0 (no mesh to measure); one that does, finite."""
+    from inrlib.book import meshes, shapes
+    torus = shapes.torus()
+    assert meshes.score_volume(np.ones((16, 16, 16)), torus, n=500) == {"chamfer": float("inf"),
+                                                                           "normal_consistency": 0.0}
+    good = meshes.score_volume(meshes.evaluate_grid(torus, 32), torus, n=2000)
+    assert good["chamfer"] < 0.05 and good["normal_consistency"] > 0.9

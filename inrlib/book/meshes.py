@@ -131,6 +131,16 @@ def surface_metrics(mesh: Mesh, shape: Shape, n=30000, seed=0) -> dict:
             "normal_consistency": normal_consistency(pm, nm, ps, ns)}
 
 
+def score_volume(volume, shape: Shape, n=30000, bound=1.0) -> dict:
+    """surface_metrics of the level-0 mesh of a sampled field; a field that never crosses 0 on
+    the grid has no surface: Chamfer inf, normal consistency 0 (callers say so in words)."""
+    try:
+        mesh = extract_mesh(volume, bound)
+    except ValueError:
+        return {"chamfer": float("inf"), "normal_consistency": 0.0}
+    return surface_metrics(mesh, shape, n=n)
+
+
 def gradient_field(f, points, chunk=16384) -> np.ndarray:
     """grad f at `points` (N, 3), (N, 3) as an array (autograd through a network or a torch
     function, `chunk` points at a time)."""
