@@ -3,8 +3,6 @@ and each chapter's own sizes for both (`sizes`), which its page states at the to
 import os
 from dataclasses import dataclass, replace
 
-import torch
-
 from ..device import device
 
 PROFILE_ENV = "INR_PROFILE"
@@ -57,9 +55,9 @@ def get_profile(name: str | None = None) -> Profile:
 
 class Sizes:
     """A chapter's sizes in both profiles: `sizes(image=(48, 256), steps=(200, 1000))` gives
-    `.image == 48` in the quick profile and 256 in the full one. Displayed, it is the line at the
-    top of the page that says what the page shows: the profile, device and date of this run, its
-    sizes, and what the other profile uses."""
+    `.image == 48` in the quick profile and 256 in the full one. Displayed, it is the line that
+    says what this profile trains and what the other one uses (the profile, device and date of
+    the run are the build's line under the title)."""
 
     LABELS = {"image": "{}-pixel training images", "width": "width {}", "depth": "depth {}",
               "steps": "{} steps", "seconds": "{} s of audio", "sweep_steps": "{} steps per sweep",
